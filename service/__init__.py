@@ -1,0 +1,27 @@
+"""leadrelay's intake service: the Flask application factory."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask
+
+from service import problems
+from service.runtime import Runtime
+from service.settings import Settings
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Create the intake app; `config` overrides settings by name (tests pass it instead of the env)."""
+    settings = Settings.load(config)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.extensions["leadrelay"] = Runtime.start(settings)
+    problems.init_app(app)
+
+    from service.views import admin, health, intake
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(intake.bp)
+    app.register_blueprint(admin.bp)
+    return app

@@ -1,0 +1,78 @@
+"""The `leadrelay` command; every option falls back to an environment variable."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from service.errors import ConfigError
+from service.settings import Settings
+from service.sources import load_sources
+
+
+@click.group()
+def main() -> None:
+    """leadrelay: turn leads from forms and lead sources into Callbell contacts."""
+
+
+@main.command()
+@click.option("--host", envvar="LEADRELAY_HOST", default="0.0.0.0", show_default=True)  # noqa: S104
+@click.option("--port", envvar="PORT", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    envvar="WEB_CONCURRENCY",
+    default=2,
+    show_default=True,
+    type=int,
+    help="gunicorn worker processes",
+)
+@click.option("--threads", envvar="LEADRELAY_WEB_THREADS", default=4, show_default=True, type=int)
+def serve(host: str, port: int, workers: int, threads: int) -> None:
+    """Run the HTTP API under gunicorn."""
+    from service import create_app
+    from service.gunicorn_app import GunicornApp
+
+    _fail_on_config_error(create_app)
+    GunicornApp(
+        create_app,
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "worker_class": "gthread",
+            "accesslog": None,
+            "errorlog": "-",
+            "worker_tmp_dir": "/dev/shm",  # noqa: S108 (tmpfs heartbeat file, as gunicorn advises)
+            "graceful_timeout": 30,
+        },
+    ).run()
+
+
+@main.command("check-config")
+def check_config() -> None:
+    """Validate the sources file and the environment, and print a summary."""
+    settings = _fail_on_config_error(Settings.load)
+    sources = _fail_on_config_error(lambda: load_sources(settings.sources_path))
+    click.echo(f"sources file: {settings.sources_path or 'embedded sample'}")
+    for source in sources.values():
+        click.echo(
+            f"  /v1/leads/{source.name}: preset={source.preset} auth={source.auth} "
+            f"region={source.default_region} tags={','.join(source.tags) or '-'} "
+            f"custom_fields={','.join(source.custom_fields) or '-'}"
+        )
+    click.echo(
+        f"callbell: {settings.callbell_api_url} (token {'set' if settings.callbell_api_token else 'NOT set'})"
+    )
+    click.echo(
+        f"admin API: {'enabled' if settings.admin_token else 'disabled (LEADRELAY_ADMIN_TOKEN not set)'}"
+    )
+
+
+def _fail_on_config_error(build):  # type: ignore[no-untyped-def]
+    """Run `build`, turning a ConfigError into a one-line message and exit status 2."""
+    try:
+        return build()
+    except ConfigError as exc:
+        click.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,54 @@
+"""Turn a preset's answers into the input of the contact schema, following the source's mapping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from service.contact import ContactSchema
+from service.presets import read
+from service.presets.answers import Answers, is_blank
+from service.sources import Source
+
+_SCHEMA = ContactSchema()
+
+
+def contact_input(source: Source, answers: Answers) -> dict[str, Any]:
+    """Pick the contact fields, custom fields and tags out of the answers."""
+    data: dict[str, Any] = {
+        "region": source.default_region,
+        "identifier_format": source.identifier_format,
+        "callbell_source": source.callbell_source,
+        "assigned_user": source.assigned_user,
+        "team_uuid": source.team_uuid,
+        "channel_uuid": source.channel_uuid,
+    }
+    for key in ("name", "first_name", "last_name", "phone", "note"):
+        path = source.fields.get(key)
+        data[key] = answers.get(path) if path else answers.known.get(key)
+    data["custom_fields"] = {
+        callbell_name: answers.get(path) for callbell_name, path in source.custom_fields.items()
+    }
+    data["tags"] = list(source.tags) + _answer_tags(answers, source.tag_fields)
+    return data
+
+
+def _answer_tags(answers: Answers, paths: tuple[str, ...]) -> list[str]:
+    """Turn the answers named by `tag_fields` into tags (a choice's label, each of several choices)."""
+    tags: list[str] = []
+    for path in paths:
+        value = answers.get(path)
+        if is_blank(value):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if not is_blank(item):
+                tags.append(str(item).strip())
+    return tags
+
+
+def build_contact(source: Source, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """Read a decoded payload into a Callbell contact request and the sender's event id.
+
+    Raises marshmallow's ValidationError listing every field that is missing or wrong.
+    """
+    answers = read(source.preset, payload)
+    return _SCHEMA.load(contact_input(source, answers)), answers.event_id

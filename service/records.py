@@ -1,0 +1,128 @@
+"""Lead records in Redis: written at intake, updated by the workers, read by operators."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from redis import Redis
+from rq import Queue
+
+from workers.queueing import enqueue_delivery
+
+KEY_PREFIX = "leadrelay"
+DEAD_INDEX = f"{KEY_PREFIX}:dead"  # sorted set: lead id -> time it became a dead letter
+DEAD_STATUSES = ("dead", "rejected")
+DAY = 86_400
+# Each attempt keeps at most this much of Callbell's answer: enough to diagnose, bounded in size.
+BODY_EXCERPT_CHARS = 500
+
+
+def lead_key(lead_id: str) -> str:
+    """Return the Redis key of a lead record."""
+    return f"{KEY_PREFIX}:lead:{lead_id}"
+
+
+class LeadStore:
+    """Reads and writes lead records; every write that must go together goes in one transaction."""
+
+    def __init__(self, redis: Redis, queue: Queue, retention_days: int, dead_retention_days: int):
+        self.redis = redis
+        self.queue = queue
+        self.retention = retention_days * DAY
+        self.dead_retention = dead_retention_days * DAY
+
+    def accept(self, source: str, content_type: str, body: bytes, contact: dict[str, Any]) -> str:
+        """Store a valid lead and enqueue its delivery, both or neither; return the lead id.
+
+        The record and the RQ job go to Redis in one MULTI/EXEC: a crash before EXEC stores nothing
+        (the sender got no 202 and retries), a crash after it leaves both, so a lead that was
+        answered 202 always has a job that will deliver it.
+        """
+        lead_id = uuid.uuid4().hex
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.multi()
+            job = enqueue_delivery(self.queue, lead_id, pipeline=pipe)
+            pipe.hset(
+                lead_key(lead_id),
+                mapping={
+                    **self._new_record(lead_id, source, content_type, body),
+                    "status": "queued",
+                    "contact": json.dumps(contact),
+                    "job_id": job.id,
+                },
+            )
+            pipe.expire(lead_key(lead_id), self.retention)
+            pipe.execute()
+        return lead_id
+
+    def reject(self, source: str, content_type: str, body: bytes, errors: dict[str, Any]) -> str:
+        """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""
+        lead_id = uuid.uuid4().hex
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                lead_key(lead_id),
+                mapping={
+                    **self._new_record(lead_id, source, content_type, body),
+                    "status": "rejected",
+                    "reason": "failed validation",
+                    "errors": json.dumps(errors),
+                },
+            )
+            pipe.expire(lead_key(lead_id), self.dead_retention)
+            pipe.zadd(DEAD_INDEX, {lead_id: time.time()})
+            pipe.execute()
+        return lead_id
+
+    @staticmethod
+    def _new_record(lead_id: str, source: str, content_type: str, body: bytes) -> dict[str, Any]:
+        """The fields every record starts with: what arrived, from where, when."""
+        now = time.time()
+        return {
+            "id": lead_id,
+            "source": source,
+            "content_type": content_type,
+            "body": body,
+            "received_at": now,
+            "updated_at": now,
+        }
+
+    def get(self, lead_id: str) -> dict[str, Any] | None:
+        """Return the decoded record, or None when there is no such lead."""
+        raw = self.redis.hgetall(lead_key(lead_id))
+        return decode_record(raw) if raw else None
+
+
+def decode_record(raw: dict[bytes, bytes]) -> dict[str, Any]:
+    """Turn a Redis hash into a record with JSON fields parsed and the body kept as bytes."""
+    record: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.decode()
+        if name == "body":
+            record[name] = value
+        elif name in ("contact", "errors", "attempts", "result"):
+            record[name] = json.loads(value)
+        elif name in ("received_at", "updated_at", "delivered_at", "dead_at"):
+            record[name] = float(value)
+        else:
+            record[name] = value.decode()
+    record.setdefault("attempts", [])
+    return record
+
+
+def public_view(record: dict[str, Any]) -> dict[str, Any]:
+    """The record as operators see it over HTTP and in the CLI: times in ISO 8601, body as text."""
+    view = {k: v for k, v in record.items() if k not in ("body", "dedup_key")}
+    for name in ("received_at", "updated_at", "delivered_at", "dead_at"):
+        if name in view:
+            view[name] = iso(view[name])
+    view["payload"] = record.get("body", b"").decode("utf-8", errors="replace")
+    return view
+
+
+def iso(timestamp: float) -> str:
+    """Format a Unix time as ISO 8601 UTC with milliseconds."""
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,82 @@
+"""Settings read once from the environment (or a mapping in tests) and validated at start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from service.errors import ConfigError
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+DEFAULT_CALLBELL_API_URL = "https://api.callbell.eu/v1"
+# Big enough for any form or webhook we know of, small enough that a flood cannot fill memory.
+DEFAULT_MAX_BODY_BYTES = 262_144
+# Lead records live this long; dead letters are kept longer so an operator has time to act.
+DEFAULT_LEAD_RETENTION_DAYS = 30
+DEFAULT_DEAD_LETTER_RETENTION_DAYS = 90
+# Callbell rejects above 300 requests/s per account; stay clearly below it.
+DEFAULT_CALLBELL_MAX_RPS = 250.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the service, each falling back to an environment variable."""
+
+    redis_url: str = DEFAULT_REDIS_URL
+    callbell_api_url: str = DEFAULT_CALLBELL_API_URL
+    callbell_api_token: str = ""
+    sources_path: str = ""
+    admin_token: str = ""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    lead_retention_days: int = DEFAULT_LEAD_RETENTION_DAYS
+    dead_letter_retention_days: int = DEFAULT_DEAD_LETTER_RETENTION_DAYS
+    callbell_max_rps: float = DEFAULT_CALLBELL_MAX_RPS
+    queue_name: str = "leadrelay"
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, object] | None = None) -> Settings:
+        """Build settings from the environment, then apply explicit overrides (tests, CLI)."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env_name = ENV_NAMES[f.name]
+            if env_name in os.environ:
+                values[f.name] = os.environ[env_name]
+        for key, value in (overrides or {}).items():
+            if key not in ENV_NAMES:
+                raise ConfigError(f"{key}: unknown setting")
+            values[key] = value
+        return cls(**{name: _coerce(name, raw) for name, raw in values.items()})
+
+
+ENV_NAMES = {
+    "redis_url": "REDIS_URL",
+    "callbell_api_url": "CALLBELL_API_URL",
+    "callbell_api_token": "CALLBELL_API_TOKEN",
+    "sources_path": "LEADRELAY_SOURCES",
+    "admin_token": "LEADRELAY_ADMIN_TOKEN",
+    "max_body_bytes": "LEADRELAY_MAX_BODY_BYTES",
+    "lead_retention_days": "LEADRELAY_LEAD_RETENTION_DAYS",
+    "dead_letter_retention_days": "LEADRELAY_DEAD_LETTER_RETENTION_DAYS",
+    "callbell_max_rps": "CALLBELL_MAX_RPS",
+    "queue_name": "LEADRELAY_QUEUE",
+}
+
+
+def _coerce(name: str, raw: object) -> object:
+    """Convert one raw value to the field's type, naming the variable when it does not fit."""
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "int":
+            value = int(raw)  # type: ignore[arg-type]
+            if value <= 0:
+                raise ValueError("must be greater than 0")
+            return value
+        if kind == "float":
+            value = float(raw)  # type: ignore[arg-type]
+            if value <= 0:
+                raise ValueError("must be greater than 0")
+            return value
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{ENV_NAMES[name]}: {exc}") from exc
+    return str(raw)

@@ -1,0 +1,181 @@
+"""The sources file: one table per lead source, validated by a marshmallow schema at start-up."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+import phonenumbers
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from service.errors import ConfigError
+from service.presets import PRESETS
+from service.verify import SCHEMES, SCHEMES_WITHOUT_SECRET
+
+CONTACT_KEYS = ("name", "first_name", "last_name", "phone", "email", "note")
+IDENTIFIER_FORMATS = ("digits", "e164")
+DELIVERY_MODES = ("upsert", "create")
+REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+
+
+class DefaultsSchema(Schema):
+    """The `[defaults]` table: values every source inherits unless it sets its own."""
+
+    class Meta:
+        unknown = RAISE
+
+    callbell_source = fields.String(validate=validate.Length(min=1))
+    default_region = fields.String(validate=validate.OneOf(REGIONS))
+    identifier_format = fields.String(validate=validate.OneOf(IDENTIFIER_FORMATS))
+    delivery_mode = fields.String(validate=validate.OneOf(DELIVERY_MODES))
+
+
+class SourceSchema(DefaultsSchema):
+    """One `[sources.<name>]` table."""
+
+    preset = fields.String(load_default="json", validate=validate.OneOf(sorted(PRESETS)))
+    auth = fields.String(load_default="none", validate=validate.OneOf(sorted(SCHEMES)))
+    secret_env = fields.String(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]*$"))
+    tags = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    tag_fields = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    assigned_user = fields.Email()
+    team_uuid = fields.String()
+    channel_uuid = fields.String()
+    fields_ = fields.Dict(
+        data_key="fields",
+        keys=fields.String(validate=validate.OneOf(CONTACT_KEYS)),
+        values=fields.String(validate=validate.Length(min=1)),
+        load_default=dict,
+    )
+    custom_fields = fields.Dict(
+        keys=fields.String(validate=validate.Length(min=1)),
+        values=fields.String(validate=validate.Length(min=1)),
+        load_default=dict,
+    )
+
+    @validates_schema
+    def _secret_named_when_needed(self, data: dict[str, Any], **_: Any) -> None:
+        """Refuse a verifying scheme that names no secret: it would accept nobody or everybody."""
+        if data["auth"] not in SCHEMES_WITHOUT_SECRET and not data.get("secret_env"):
+            raise ValidationError(f"auth {data['auth']!r} needs secret_env", "secret_env")
+
+
+class SourcesFileSchema(Schema):
+    """The whole file: `[defaults]` and at least one `[sources.<name>]`."""
+
+    class Meta:
+        unknown = RAISE
+
+    defaults = fields.Nested(DefaultsSchema, load_default=dict)
+    sources = fields.Dict(
+        keys=fields.String(
+            validate=validate.Regexp(r"^[A-Za-z0-9_-]+$", error="use letters, digits, - and _")
+        ),
+        values=fields.Nested(SourceSchema),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+BUILTIN_DEFAULTS = {
+    "callbell_source": "whatsapp",
+    "default_region": "US",
+    "identifier_format": "digits",
+    "delivery_mode": "upsert",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One source with the defaults applied and its secrets read from the environment."""
+
+    name: str
+    preset: str
+    auth: str
+    callbell_source: str
+    default_region: str
+    identifier_format: str
+    delivery_mode: str
+    secrets: tuple[str, ...] = field(repr=False, default=())
+    tags: tuple[str, ...] = ()
+    tag_fields: tuple[str, ...] = ()
+    fields: dict[str, str] = field(default_factory=dict)
+    custom_fields: dict[str, str] = field(default_factory=dict)
+    assigned_user: str | None = None
+    team_uuid: str | None = None
+    channel_uuid: str | None = None
+
+
+def load_sources(path: str = "") -> dict[str, Source]:
+    """Read and validate the sources file (the embedded sample when no path is given)."""
+    label = path or "embedded sources.toml"
+    try:
+        if path:
+            with open(path, "rb") as fh:
+                raw = tomllib.load(fh)
+        else:
+            raw = tomllib.loads(resources.files("service").joinpath("sources.toml").read_text())
+    except OSError as exc:
+        raise ConfigError(f"{label}: cannot be read: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{label}: not valid TOML: {exc}") from exc
+    return parse_sources(raw, label)
+
+
+def parse_sources(raw: dict[str, Any], label: str = "sources") -> dict[str, Source]:
+    """Validate an already-parsed sources mapping and build the Source objects."""
+    try:
+        data = SourcesFileSchema().load(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{label}: {_first_error(exc.messages)}") from exc
+    defaults = {**BUILTIN_DEFAULTS, **data["defaults"]}
+    built = {}
+    for name, table in data["sources"].items():
+        merged = {**defaults, **table}
+        built[name] = Source(
+            name=name,
+            preset=merged["preset"],
+            auth=merged["auth"],
+            callbell_source=merged["callbell_source"],
+            default_region=merged["default_region"],
+            identifier_format=merged["identifier_format"],
+            delivery_mode=merged["delivery_mode"],
+            secrets=_read_secrets(label, name, merged),
+            tags=tuple(merged["tags"]),
+            tag_fields=tuple(merged["tag_fields"]),
+            fields=dict(merged["fields_"]),
+            custom_fields=dict(merged["custom_fields"]),
+            assigned_user=merged.get("assigned_user"),
+            team_uuid=merged.get("team_uuid"),
+            channel_uuid=merged.get("channel_uuid"),
+        )
+    return built
+
+
+def _read_secrets(label: str, name: str, table: dict[str, Any]) -> tuple[str, ...]:
+    """Read the source's secrets; several separated by spaces allow rotation."""
+    env_name = table.get("secret_env")
+    if not env_name:
+        return ()
+    secrets = tuple(os.environ.get(env_name, "").split())
+    if not secrets and table["auth"] not in SCHEMES_WITHOUT_SECRET:
+        raise ConfigError(f"{label}: sources.{name}.secret_env: environment variable {env_name} is not set")
+    return secrets
+
+
+def _first_error(messages: Any, prefix: str = "") -> str:
+    """Flatten marshmallow's nested messages to the first `dotted.key: reason`."""
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        if key == "value" and isinstance(value, dict):
+            return _first_error(value, prefix)
+        dotted = f"{prefix}.{key}" if prefix else str(key)
+        if key == "fields_":
+            dotted = dotted.replace("fields_", "fields")
+        return _first_error(value, dotted)
+    if isinstance(messages, list):
+        return f"{prefix}: {messages[0]}" if prefix else str(messages[0])
+    return f"{prefix}: {messages}"

@@ -1,0 +1,1 @@
+"""HTTP views, one blueprint per audience: senders, operators, orchestrators."""

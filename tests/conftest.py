@@ -1,0 +1,112 @@
+"""Fixtures: a private real Redis for the whole session, flushed around each test; apps built from TOML."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from redis import Redis
+
+from service import create_app
+from service.embedded_redis import EmbeddedRedis
+
+ADMIN_TOKEN = "test-admin-token"
+
+DEFAULT_SOURCES = """
+[defaults]
+default_region = "US"
+
+[sources.website]
+preset = "form"
+auth = "none"
+tags = ["Website"]
+[sources.website.custom_fields]
+"Email" = "email"
+"Interest" = "interest"
+
+[sources.zapier]
+preset = "json"
+auth = "api_key"
+secret_env = "TEST_ZAPIER_KEY"
+tags = ["Zapier"]
+assigned_user = "sales@example.com"
+[sources.zapier.fields]
+phone = "contact.mobile"
+first_name = "contact.first"
+last_name = "contact.last"
+"""
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedRedis]:
+    """Start a redis-server of our own on a free port; never the machine's shared one."""
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), appendonly=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_server: EmbeddedRedis) -> Iterator[Redis]:
+    """A client of the private server, emptied before and after each test."""
+    client = Redis.from_url(redis_server.url)
+    client.flushall()
+    yield client
+    client.flushall()
+    client.close()
+
+
+@pytest.fixture
+def write_sources(tmp_path: Path) -> Callable[[str], str]:
+    """Write a sources file and return its path."""
+
+    def write(text: str) -> str:
+        path = tmp_path / "sources.toml"
+        path.write_text(textwrap.dedent(text))
+        return str(path)
+
+    return write
+
+
+@pytest.fixture
+def make_app(
+    redis: Redis,
+    redis_server: EmbeddedRedis,
+    write_sources: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[..., Flask]:
+    """Build an app on the private Redis from a sources file text and setting overrides."""
+    monkeypatch.setenv("TEST_ZAPIER_KEY", "zap-secret-1 zap-secret-2")
+
+    def make(sources: str = DEFAULT_SOURCES, **settings: object) -> Flask:
+        config = {
+            "redis_url": redis_server.url,
+            "sources_path": write_sources(sources),
+            "admin_token": ADMIN_TOKEN,
+            **settings,
+        }
+        app = create_app(config)
+        app.testing = True
+        return app
+
+    return make
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    """The app with the default test sources."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask):  # type: ignore[no-untyped-def]
+    """A test client of the default app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    """Headers that carry the admin token."""
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -1,0 +1,40 @@
+"""How a delivery job is put on the queue; shared by intake, replay and the worker."""
+
+from __future__ import annotations
+
+from redis import Redis
+from redis.client import Pipeline
+from rq import Callback, Queue, Retry
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+DELIVER = "workers.jobs.deliver"
+ON_FAILURE = "workers.jobs.on_job_failure"
+# A delivery makes at most two Callbell requests, each bounded by the client's timeouts, plus
+# rate-limiter waits; a job running longer than this is stuck and is stopped.
+DEFAULT_JOB_TIMEOUT = 60
+# Retries of the job itself, used only when a worker dies mid-delivery or the job breaks outright.
+# HTTP outcomes are retried by the delivery policy, which returns rq.Retry with its own schedule.
+CRASH_RETRIES = Retry(max=5, interval=[5, 30, 120, 600, 1800])
+# Finished jobs need not linger: the lead record holds the outcome.
+RESULT_TTL = 60
+
+
+def make_queue(redis: Redis, name: str) -> Queue:
+    """Return the delivery queue; job arguments are JSON so they stay small and inspectable."""
+    return Queue(name, connection=redis, serializer=JSONSerializer)
+
+
+def enqueue_delivery(
+    queue: Queue, lead_id: str, pipeline: Pipeline | None = None, job_timeout: int = DEFAULT_JOB_TIMEOUT
+) -> Job:
+    """Enqueue the delivery of one lead; the job carries the lead id and nothing else."""
+    return queue.enqueue_call(
+        DELIVER,
+        args=(lead_id,),
+        timeout=job_timeout,
+        result_ttl=RESULT_TTL,
+        retry=CRASH_RETRIES,
+        on_failure=Callback(ON_FAILURE),
+        pipeline=pipeline,
+    )
