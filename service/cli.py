@@ -76,3 +76,13 @@ def _fail_on_config_error(build):  # type: ignore[no-untyped-def]
     except ConfigError as exc:
         click.echo(f"configuration error: {exc}", err=True)
         sys.exit(2)
+
+
+def _register_subcommands() -> None:
+    """Attach the commands that live beside their code (sandbox, workers)."""
+    from sandbox.cli import sandbox
+
+    main.add_command(sandbox)
+
+
+_register_subcommands()

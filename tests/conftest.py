@@ -110,3 +110,47 @@ def client(app: Flask):  # type: ignore[no-untyped-def]
 def admin_headers() -> dict[str, str]:
     """Headers that carry the admin token."""
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+SANDBOX_DEFAULTS = {
+    "token": "",
+    "latency_ms": 0,
+    "jitter_ms": 0,
+    "error_rate": 0,
+    "timeout_rate": 0,
+    "hold_seconds": 30,
+    "rps_limit": 300,
+    "tags": None,
+    "custom_fields": None,
+    "users": None,
+}
+
+
+@pytest.fixture(scope="session")
+def sandbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real `leadrelay sandbox` process for the whole session; yields its /v1 base URL."""
+    from service.embedded_redis import free_port
+    from tests import procs
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("sandbox") / "sandbox.log"
+    process = procs.start(["sandbox", "--port", str(port)], log=log)
+    procs.wait_http(f"http://127.0.0.1:{port}/healthz", process)
+    yield f"http://127.0.0.1:{port}"
+    procs.stop(process)
+
+
+@pytest.fixture
+def sandbox(sandbox_server: str) -> Iterator[str]:
+    """The sandbox, emptied and back on its defaults before and after each test."""
+    import requests
+
+    def restore() -> None:
+        requests.post(
+            f"{sandbox_server}/_sandbox/config", json=SANDBOX_DEFAULTS, timeout=5
+        ).raise_for_status()
+        requests.post(f"{sandbox_server}/_sandbox/reset", timeout=5).raise_for_status()
+
+    restore()
+    yield sandbox_server
+    restore()

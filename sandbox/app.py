@@ -1,0 +1,176 @@
+"""The sandbox's HTTP API: Callbell's contacts endpoints under /v1, inspection under /_sandbox."""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from marshmallow import ValidationError
+
+from sandbox.state import SandboxState
+
+CONTACT_FIELDS = (
+    "identifier",
+    "source",
+    "name",
+    "tags",
+    "custom_fields",
+    "assigned_user",
+    "team_uuid",
+    "channel_uuid",
+    "bot_status",
+    "note",
+)
+PATCH_FIELDS = (
+    "name",
+    "tags",
+    "custom_fields",
+    "assigned_user",
+    "unassign_user",
+    "team_uuid",
+    "bot_status",
+    "note",
+)
+
+
+def error(status: int, message: str, **details: Any) -> Response:
+    """An error answer; Callbell does not document its error body, so this shape is the sandbox's own."""
+    response = jsonify(error={"message": message, **details})
+    response.status_code = status
+    return response
+
+
+def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the sandbox app; `config` takes the same keys as POST /_sandbox/config."""
+    app = Flask(__name__)
+    state = SandboxState(config or {})
+    app.extensions["sandbox"] = state
+
+    @app.before_request
+    def _gate() -> Response | None:
+        """Apply the rate limit, the token and the injected errors to /v1 requests."""
+        if not request.path.startswith("/v1/"):
+            return None
+        g.started = time.monotonic()
+        if not state.admit():
+            return error(429, "Too Many Requests")
+        token = state.config["token"]
+        if token and request.headers.get("Authorization", "") != f"Bearer {token}":
+            return error(401, "Unauthorized")
+        if random.random() < state.config["error_rate"]:
+            return error(random.choice([500, 502, 503]), "injected server error")
+        if request.method in ("POST", "PATCH"):
+            if request.mimetype != "application/json":
+                return error(415, "Content-Type must be application/json")
+            if request.get_json(silent=True) is None or not isinstance(request.get_json(), dict):
+                return error(400, "malformed JSON body")
+        return None
+
+    @app.after_request
+    def _delay_and_count(response: Response) -> Response:
+        """Hold timed-out requests, add latency, and count the answer by endpoint and status."""
+        if not request.path.startswith("/v1/"):
+            return response
+        cfg = state.config
+        if response.status_code != 429 and random.random() < cfg["timeout_rate"]:
+            # The request was processed; only the answer is late, as when a real server is slow.
+            time.sleep(cfg["hold_seconds"])
+        delay_ms = cfg["latency_ms"] + random.uniform(-cfg["jitter_ms"], cfg["jitter_ms"])
+        remaining = max(delay_ms, 0) / 1000 - (time.monotonic() - g.get("started", time.monotonic()))
+        if remaining > 0:
+            time.sleep(remaining)
+        rule = request.url_rule.rule if request.url_rule else "(unmatched)"
+        state.count(f"{request.method} {rule}", response.status_code)
+        return response
+
+    def _check_known(body: dict[str, Any]) -> Response | None:
+        """422 for unknown tags, custom fields or users, and for non-text custom field values."""
+        tags = body.get("tags") or []
+        custom = body.get("custom_fields") or {}
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            return error(422, "tags must be an array of strings")
+        if not isinstance(custom, dict):
+            return error(422, "custom_fields must be an object")
+        bad_values = sorted(k for k, v in custom.items() if not isinstance(v, str))
+        if bad_values:
+            return error(422, f"custom field values must be strings: {', '.join(bad_values)}")
+        for kind, names in (
+            ("tags", tags),
+            ("custom_fields", list(custom)),
+            ("users", [body["assigned_user"]] if body.get("assigned_user") else []),
+        ):
+            unknown = state.unknown(kind, names)
+            if unknown:
+                return error(422, f"unknown {kind.replace('_', ' ')}: {', '.join(unknown)}", unknown=unknown)
+        return None
+
+    @app.post("/v1/contacts")
+    def create_contact() -> Response:
+        body = request.get_json()
+        missing = [k for k in ("identifier", "source", "name") if not body.get(k)]
+        if missing:
+            return error(422, f"missing required parameters: {', '.join(missing)}", missing=missing)
+        extra = sorted(set(body) - set(CONTACT_FIELDS))
+        if extra:
+            return error(422, f"unknown parameters: {', '.join(extra)}")
+        problem = _check_known(body)
+        if problem:
+            return problem
+        contact = state.create(body)
+        if contact is None:
+            return error(422, "contact already exists", identifier=body["identifier"])
+        return jsonify(contact=[contact])
+
+    @app.get("/v1/contacts/phone/<phone>")
+    def find_by_phone(phone: str) -> Response:
+        contact = state.find_phone(phone)
+        return jsonify(contact=contact) if contact else error(404, "contact not found")
+
+    @app.get("/v1/contacts/<contact_uuid>")
+    def get_contact(contact_uuid: str) -> Response:
+        contact = state.get(contact_uuid)
+        return jsonify(contact=[contact]) if contact else error(404, "contact not found")
+
+    @app.patch("/v1/contacts/<contact_uuid>")
+    def patch_contact(contact_uuid: str) -> Response:
+        body = request.get_json()
+        extra = sorted(set(body) - set(PATCH_FIELDS))
+        if extra:
+            return error(422, f"cannot be changed: {', '.join(extra)}")
+        problem = _check_known(body)
+        if problem:
+            return problem
+        contact = state.update(contact_uuid, body)
+        return jsonify(contact=[contact]) if contact else error(404, "contact not found")
+
+    @app.get("/v1/auth/me")
+    def auth_me() -> Response:
+        return jsonify(user={"name": "leadrelay sandbox", "email": "sandbox@example.com"})
+
+    @app.get("/_sandbox/contacts")
+    def sandbox_contacts() -> Response:
+        return jsonify(contacts=state.all_contacts())
+
+    @app.get("/_sandbox/stats")
+    def sandbox_stats() -> Response:
+        return jsonify(state.stats())
+
+    @app.post("/_sandbox/reset")
+    def sandbox_reset() -> Response:
+        state.reset()
+        return jsonify(status="reset")
+
+    @app.post("/_sandbox/config")
+    def sandbox_config() -> Response:
+        try:
+            return jsonify(state.configure(request.get_json(force=True) or {}))
+        except ValidationError as exc:
+            return error(422, "invalid sandbox configuration", fields=exc.messages)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        return jsonify(status="ok")
+
+    return app
