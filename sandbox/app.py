@@ -54,8 +54,13 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
         if not request.path.startswith("/v1/"):
             return None
         g.started = time.monotonic()
+        state.begin()
         if not state.admit():
-            return error(429, "Too Many Requests")
+            response = error(429, "Too Many Requests")
+            if state.config["retry_after_seconds"] is not None:
+                # Callbell documents no Retry-After; the sandbox can send one to test that it is honoured.
+                response.headers["Retry-After"] = str(state.config["retry_after_seconds"])
+            return response
         token = state.config["token"]
         if token and request.headers.get("Authorization", "") != f"Bearer {token}":
             return error(401, "Unauthorized")
@@ -84,6 +89,11 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
         rule = request.url_rule.rule if request.url_rule else "(unmatched)"
         state.count(f"{request.method} {rule}", response.status_code)
         return response
+
+    @app.teardown_request
+    def _done(_exc: BaseException | None) -> None:
+        if "started" in g:
+            state.end()
 
     def _check_known(body: dict[str, Any]) -> Response | None:
         """422 for unknown tags, custom fields or users, and for non-text custom field values."""

@@ -28,6 +28,7 @@ class SandboxConfigSchema(Schema):
     timeout_rate = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=1))
     hold_seconds = fields.Float(load_default=DEFAULT_HOLD_SECONDS, validate=validate.Range(min=0))
     rps_limit = fields.Integer(load_default=300, validate=validate.Range(min=1))
+    retry_after_seconds = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0))
     tags = fields.List(fields.String(), allow_none=True, load_default=None)
     custom_fields = fields.List(fields.String(), allow_none=True, load_default=None)
     users = fields.List(fields.String(), allow_none=True, load_default=None)
@@ -55,6 +56,7 @@ class SandboxState:
             self.requests: Counter[tuple[str, int]] = Counter()
             self.rate_limited = 0
             self.peak_window = 0
+            self.in_flight = 0
 
     def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Apply run-time changes (validated) and return the whole configuration."""
@@ -76,6 +78,16 @@ class SandboxState:
             self.peak_window = max(self.peak_window, len(self.window))
             return True
 
+    def begin(self) -> None:
+        """Note a request that has started and not yet been answered."""
+        with self.lock:
+            self.in_flight += 1
+
+    def end(self) -> None:
+        """Note a request that has been answered (or abandoned)."""
+        with self.lock:
+            self.in_flight = max(self.in_flight - 1, 0)
+
     def count(self, endpoint: str, status: int) -> None:
         """Record one answered request."""
         with self.lock:
@@ -92,6 +104,7 @@ class SandboxState:
                 "total": sum(self.requests.values()),
                 "rate_limited": self.rate_limited,
                 "peak_requests_per_second": self.peak_window,
+                "in_flight": self.in_flight,
                 "contacts": len(self.contacts),
             }
 

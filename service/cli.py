@@ -81,8 +81,10 @@ def _fail_on_config_error(build):  # type: ignore[no-untyped-def]
 def _register_subcommands() -> None:
     """Attach the commands that live beside their code (sandbox, workers)."""
     from sandbox.cli import sandbox
+    from workers.cli import dead_letters, worker
 
-    main.add_command(sandbox)
+    for command in (sandbox, worker, dead_letters):
+        main.add_command(command)
 
 
 _register_subcommands()

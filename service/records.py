@@ -17,8 +17,8 @@ KEY_PREFIX = "leadrelay"
 DEAD_INDEX = f"{KEY_PREFIX}:dead"  # sorted set: lead id -> time it became a dead letter
 DEAD_STATUSES = ("dead", "rejected")
 DAY = 86_400
-# Each attempt keeps at most this much of Callbell's answer: enough to diagnose, bounded in size.
-BODY_EXCERPT_CHARS = 500
+# A lead keeps its latest exchanges with Callbell; older ones are dropped so a record stays small.
+MAX_EXCHANGES = 50
 
 
 def lead_key(lead_id: str) -> str:
@@ -29,13 +29,23 @@ def lead_key(lead_id: str) -> str:
 class LeadStore:
     """Reads and writes lead records; every write that must go together goes in one transaction."""
 
-    def __init__(self, redis: Redis, queue: Queue, retention_days: int, dead_retention_days: int):
+    def __init__(
+        self, redis: Redis, queue: Queue, retention_days: int, dead_retention_days: int, job_timeout: int
+    ):
         self.redis = redis
         self.queue = queue
+        self.job_timeout = job_timeout
         self.retention = retention_days * DAY
         self.dead_retention = dead_retention_days * DAY
 
-    def accept(self, source: str, content_type: str, body: bytes, contact: dict[str, Any]) -> str:
+    def accept(
+        self,
+        source: str,
+        content_type: str,
+        body: bytes,
+        contact: dict[str, Any],
+        delivery_mode: str = "upsert",
+    ) -> str:
         """Store a valid lead and enqueue its delivery, both or neither; return the lead id.
 
         The record and the RQ job go to Redis in one MULTI/EXEC: a crash before EXEC stores nothing
@@ -45,13 +55,14 @@ class LeadStore:
         lead_id = uuid.uuid4().hex
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.multi()
-            job = enqueue_delivery(self.queue, lead_id, pipeline=pipe)
+            job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
             pipe.hset(
                 lead_key(lead_id),
                 mapping={
                     **self._new_record(lead_id, source, content_type, body),
                     "status": "queued",
                     "contact": json.dumps(contact),
+                    "delivery_mode": delivery_mode,
                     "job_id": job.id,
                 },
             )
@@ -63,17 +74,19 @@ class LeadStore:
         """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""
         lead_id = uuid.uuid4().hex
         with self.redis.pipeline(transaction=True) as pipe:
+            now = time.time()
             pipe.hset(
                 lead_key(lead_id),
                 mapping={
                     **self._new_record(lead_id, source, content_type, body),
+                    "dead_at": now,
                     "status": "rejected",
                     "reason": "failed validation",
                     "errors": json.dumps(errors),
                 },
             )
             pipe.expire(lead_key(lead_id), self.dead_retention)
-            pipe.zadd(DEAD_INDEX, {lead_id: time.time()})
+            pipe.zadd(DEAD_INDEX, {lead_id: now})
             pipe.execute()
         return lead_id
 
@@ -90,6 +103,71 @@ class LeadStore:
             "updated_at": now,
         }
 
+    def requeue(self, lead_id: str, contact: dict[str, Any], delivery_mode: str = "upsert") -> None:
+        """Put a dead letter back on the queue with a rebuilt contact request (a replay)."""
+        key = lead_key(lead_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.multi()
+            job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
+            pipe.hset(
+                key,
+                mapping={
+                    "status": "queued",
+                    "contact": json.dumps(contact),
+                    "job_id": job.id,
+                    "delivery_mode": delivery_mode,
+                    "updated_at": time.time(),
+                    "attempt_count": 0,
+                },
+            )
+            pipe.hdel(key, "reason", "errors", "dead_at", "next_attempt_at")
+            pipe.zrem(DEAD_INDEX, lead_id)
+            pipe.expire(key, self.retention)
+            pipe.execute()
+
+    def update_rejected(self, lead_id: str, errors: dict[str, Any]) -> None:
+        """Record why a replayed lead still fails validation (it stays, or becomes, `rejected`)."""
+        self.redis.hset(
+            lead_key(lead_id),
+            mapping={
+                "status": "rejected",
+                "reason": "failed validation",
+                "errors": json.dumps(errors),
+                "updated_at": time.time(),
+            },
+        )
+
+    def finish_attempt(
+        self, lead_id: str, status: str, attempt_count: int, exchanges: list[dict[str, Any]], **fields: Any
+    ) -> None:
+        """Record an attempt's exchanges and the lead's new status in one transaction."""
+        key = lead_key(lead_id)
+        now = time.time()
+        mapping = {
+            "status": status,
+            "attempt_count": attempt_count,
+            "updated_at": now,
+            "attempts": json.dumps(exchanges[-MAX_EXCHANGES:]),
+            **fields,
+        }
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=mapping)
+            if status in DEAD_STATUSES:
+                pipe.hset(key, "dead_at", now)
+                pipe.zadd(DEAD_INDEX, {lead_id: now})
+                pipe.expire(key, self.dead_retention)
+            else:
+                pipe.expire(key, self.retention)
+            pipe.execute()
+
+    def delete(self, lead_id: str) -> bool:
+        """Remove a lead for good; False when there was none."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(lead_key(lead_id))
+            pipe.zrem(DEAD_INDEX, lead_id)
+            deleted, _ = pipe.execute()
+        return bool(deleted)
+
     def get(self, lead_id: str) -> dict[str, Any] | None:
         """Return the decoded record, or None when there is no such lead."""
         raw = self.redis.hgetall(lead_key(lead_id))
@@ -105,8 +183,10 @@ def decode_record(raw: dict[bytes, bytes]) -> dict[str, Any]:
             record[name] = value
         elif name in ("contact", "errors", "attempts", "result"):
             record[name] = json.loads(value)
-        elif name in ("received_at", "updated_at", "delivered_at", "dead_at"):
+        elif name in ("received_at", "updated_at", "delivered_at", "dead_at", "next_attempt_at"):
             record[name] = float(value)
+        elif name == "attempt_count":
+            record[name] = int(value)
         else:
             record[name] = value.decode()
     record.setdefault("attempts", [])
@@ -116,7 +196,7 @@ def decode_record(raw: dict[bytes, bytes]) -> dict[str, Any]:
 def public_view(record: dict[str, Any]) -> dict[str, Any]:
     """The record as operators see it over HTTP and in the CLI: times in ISO 8601, body as text."""
     view = {k: v for k, v in record.items() if k not in ("body", "dedup_key")}
-    for name in ("received_at", "updated_at", "delivered_at", "dead_at"):
+    for name in ("received_at", "updated_at", "delivered_at", "dead_at", "next_attempt_at"):
         if name in view:
             view[name] = iso(view[name])
     view["payload"] = record.get("body", b"").decode("utf-8", errors="replace")

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from service.errors import ConfigError
+from workers.callbell import DEFAULT_READ_TIMEOUT
+from workers.policy import RetryPolicy
+from workers.queueing import DEFAULT_JOB_TIMEOUT
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_CALLBELL_API_URL = "https://api.callbell.eu/v1"
@@ -33,6 +36,9 @@ class Settings:
     dead_letter_retention_days: int = DEFAULT_DEAD_LETTER_RETENTION_DAYS
     callbell_max_rps: float = DEFAULT_CALLBELL_MAX_RPS
     queue_name: str = "leadrelay"
+    job_timeout: int = DEFAULT_JOB_TIMEOUT
+    callbell_read_timeout: float = DEFAULT_READ_TIMEOUT
+    retry_schedule: str = ""
 
     @classmethod
     def load(cls, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -46,7 +52,12 @@ class Settings:
             if key not in ENV_NAMES:
                 raise ConfigError(f"{key}: unknown setting")
             values[key] = value
-        return cls(**{name: _coerce(name, raw) for name, raw in values.items()})
+        settings = cls(**{name: _coerce(name, raw) for name, raw in values.items()})
+        try:
+            RetryPolicy.parse(settings.retry_schedule)
+        except ValueError as exc:
+            raise ConfigError(f"LEADRELAY_RETRY_SCHEDULE: {exc}") from exc
+        return settings
 
 
 ENV_NAMES = {
@@ -60,6 +71,9 @@ ENV_NAMES = {
     "dead_letter_retention_days": "LEADRELAY_DEAD_LETTER_RETENTION_DAYS",
     "callbell_max_rps": "CALLBELL_MAX_RPS",
     "queue_name": "LEADRELAY_QUEUE",
+    "job_timeout": "LEADRELAY_JOB_TIMEOUT",
+    "callbell_read_timeout": "CALLBELL_READ_TIMEOUT",
+    "retry_schedule": "LEADRELAY_RETRY_SCHEDULE",
 }
 
 

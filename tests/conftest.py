@@ -154,3 +154,46 @@ def sandbox(sandbox_server: str) -> Iterator[str]:
     restore()
     yield sandbox_server
     restore()
+
+
+@pytest.fixture
+def worker_env(redis_server: EmbeddedRedis, sandbox: str) -> dict[str, str]:
+    """Environment for worker processes: the private Redis, the sandbox, a fast retry schedule."""
+    return {
+        "REDIS_URL": redis_server.url,
+        "CALLBELL_API_URL": f"{sandbox}/v1",
+        "LEADRELAY_RETRY_SCHEDULE": "1,1,1",
+        "LEADRELAY_JOB_TIMEOUT": "5",
+        "CALLBELL_READ_TIMEOUT": "1",
+        "CALLBELL_MAX_RPS": "250",
+    }
+
+
+@pytest.fixture
+def start_worker(worker_env: dict[str, str], redis: Redis, tmp_path: Path) -> Iterator[Callable[..., object]]:
+    """Start `leadrelay worker` processes; all are stopped after the test."""
+    from tests import procs
+
+    started = []
+
+    def start(*args: str, **env: str):  # type: ignore[no-untyped-def]
+        process = procs.start(["worker", *args], env={**worker_env, **env}, log=tmp_path / "worker.log")
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        procs.stop(process)
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.1) -> object:
+    """Poll `predicate` until it returns something truthy; fail after `timeout` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout:.0f}s")

@@ -15,7 +15,8 @@ ON_FAILURE = "workers.jobs.on_job_failure"
 DEFAULT_JOB_TIMEOUT = 60
 # Retries of the job itself, used only when a worker dies mid-delivery or the job breaks outright.
 # HTTP outcomes are retried by the delivery policy, which returns rq.Retry with its own schedule.
-CRASH_RETRIES = Retry(max=5, interval=[5, 30, 120, 600, 1800])
+# The first retry is immediate: it needs no scheduler, whose lock a killed worker may still hold.
+CRASH_RETRIES = Retry(max=5, interval=[0, 30, 120, 600, 1800])
 # Finished jobs need not linger: the lead record holds the outcome.
 RESULT_TTL = 60
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -12,6 +13,7 @@ from service.problems import problem
 from service.records import public_view
 from service.runtime import runtime
 from service.verify import matches_any
+from workers.deadletters import Filter, list_dead, parse_duration, parse_since, replay, summary
 
 bp = Blueprint("admin", __name__)
 
@@ -40,3 +42,75 @@ def show_lead(lead_id: str) -> Response:
     if record is None:
         return problem(404, f"no lead {lead_id!r} (unknown, or expired after its retention)")
     return jsonify(public_view(record))
+
+
+def _filter_from(values: Any) -> Filter:
+    """Build a dead-letter filter from query or body values; a bad value raises ValueError."""
+    since = values.get("since")
+    older_than = values.get("older_than")
+    return Filter(
+        source=values.get("source") or None,
+        status=values.get("status") or None,
+        since=parse_since(since) if since else None,
+        until=time.time() - parse_duration(older_than) if older_than else None,
+    )
+
+
+@bp.get("/v1/dead-letters")
+@admin_only
+def list_dead_letters() -> Response:
+    """List dead letters, newest first; filter by `source`, `status`, `since`."""
+    try:
+        flt = _filter_from(request.args)
+        limit = int(request.args.get("limit", 100))
+    except ValueError as exc:
+        return problem(400, str(exc))
+    rows = [summary(r) for r in list_dead(runtime().store, flt, limit=limit)]
+    return jsonify(dead_letters=rows, count=len(rows))
+
+
+@bp.post("/v1/leads/<lead_id>/replay")
+@admin_only
+def replay_lead(lead_id: str) -> Response:
+    """Rebuild one dead letter's contact request with today's sources file and deliver it again."""
+    rt = runtime()
+    try:
+        result = replay(rt.store, rt.sources, lead_id)
+    except LookupError as exc:
+        return problem(404, str(exc))
+    if not result["replayed"]:
+        return problem(
+            409 if "errors" not in result else 422,
+            result.get("reason", "the lead still fails validation"),
+            errors=result.get("errors"),
+            lead_id=lead_id,
+        )
+    response = jsonify(result)
+    response.status_code = 202
+    return response
+
+
+@bp.post("/v1/dead-letters/replay")
+@admin_only
+def replay_many() -> Response:
+    """Replay every dead letter matching the filters in the JSON body (`{}` means all)."""
+    rt = runtime()
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return problem(400, "send a JSON object of filters: source, status, since (or {} for all)")
+    try:
+        flt = _filter_from(body)
+    except ValueError as exc:
+        return problem(400, str(exc))
+    results = [replay(rt.store, rt.sources, r["id"]) for r in list_dead(rt.store, flt, limit=10**9)]
+    replayed = sum(r["replayed"] for r in results)
+    return jsonify(replayed=replayed, not_replayed=len(results) - replayed, results=results)
+
+
+@bp.delete("/v1/leads/<lead_id>")
+@admin_only
+def delete_lead(lead_id: str) -> Response:
+    """Delete a lead for good (purge a dead letter)."""
+    if not runtime().store.delete(lead_id):
+        return problem(404, f"no lead {lead_id!r}")
+    return Response(status=204)

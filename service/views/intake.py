@@ -54,7 +54,7 @@ def intake(source_name: str) -> Response:
             errors=exc.messages,
             lead_id=lead_id,
         )
-    lead_id = rt.store.accept(source.name, content_type, raw, contact)
+    lead_id = rt.store.accept(source.name, content_type, raw, contact, source.delivery_mode)
     response = jsonify(lead_id=lead_id, status="queued")
     response.status_code = 202
     return response
