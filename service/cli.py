@@ -81,9 +81,10 @@ def _fail_on_config_error(build):  # type: ignore[no-untyped-def]
 def _register_subcommands() -> None:
     """Attach the commands that live beside their code (sandbox, workers)."""
     from sandbox.cli import sandbox
+    from service.dev import dev
     from workers.cli import dead_letters, worker
 
-    for command in (sandbox, worker, dead_letters):
+    for command in (sandbox, worker, dead_letters, dev):
         main.add_command(command)
 
 

@@ -32,7 +32,7 @@ class EmbeddedRedis:
     """A redis-server child process bound to 127.0.0.1, with its data under `data_dir`."""
 
     def __init__(self, data_dir: Path, port: int | None = None, appendonly: bool = True):
-        self.data_dir = Path(data_dir)
+        self.data_dir = Path(data_dir).resolve()  # redis-server chdirs to --dir: relative paths break
         self.port = port or free_port()
         self.appendonly = appendonly
         self.process: subprocess.Popen[bytes] | None = None
@@ -63,7 +63,10 @@ class EmbeddedRedis:
             "--logfile",
             str(self.data_dir / "redis.log"),
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: a Ctrl-C meant for the supervisor must not stop Redis before the workers.
+        self.process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         client = Redis(port=self.port, socket_connect_timeout=0.5)
         while time.monotonic() < deadline:
