@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from service import problems
+from service import browser, problems
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -16,8 +16,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     settings = Settings.load(config)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
-    app.extensions["leadrelay"] = Runtime.start(settings)
+    rt = Runtime.start(settings)
+    app.extensions["leadrelay"] = rt
     problems.init_app(app)
+    browser.init_cors(app, rt.sources)
 
     from service.views import admin, health, intake
 

@@ -10,6 +10,7 @@ from service.presets.answers import Answers, is_blank
 from service.sources import Source
 
 _SCHEMA = ContactSchema()
+TEST_TAG = "Test"  # added to sender test leads when a source says `test_leads = "tag"`
 
 
 def contact_input(source: Source, answers: Answers) -> dict[str, Any]:
@@ -45,10 +46,15 @@ def _answer_tags(answers: Answers, paths: tuple[str, ...]) -> list[str]:
     return tags
 
 
-def build_contact(source: Source, payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
-    """Read a decoded payload into a Callbell contact request and the sender's event id.
+def contact_from(source: Source, answers: Answers) -> dict[str, Any]:
+    """Build the Callbell contact request; raise ValidationError listing every wrong or missing field."""
+    contact = _SCHEMA.load(contact_input(source, answers))
+    if answers.is_test and source.test_leads == "tag":
+        contact["tags"] = sorted({*contact["tags"], TEST_TAG})
+    return contact
 
-    Raises marshmallow's ValidationError listing every field that is missing or wrong.
-    """
+
+def build_contact(source: Source, payload: dict[str, Any]) -> tuple[dict[str, Any], Answers]:
+    """Read a decoded payload with the source's preset and build its contact request."""
     answers = read(source.preset, payload)
-    return _SCHEMA.load(contact_input(source, answers)), answers.event_id
+    return contact_from(source, answers), answers

@@ -5,20 +5,38 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import WatchError
 from rq import Queue
 
+from service.settings import Settings
 from workers.queueing import enqueue_delivery
 
 KEY_PREFIX = "leadrelay"
 DEAD_INDEX = f"{KEY_PREFIX}:dead"  # sorted set: lead id -> time it became a dead letter
 DEAD_STATUSES = ("dead", "rejected")
+DEDUP_PREFIX = f"{KEY_PREFIX}:dedup:"
 DAY = 86_400
 # A lead keeps its latest exchanges with Callbell; older ones are dropped so a record stays small.
 MAX_EXCHANGES = 50
+
+
+@dataclass(frozen=True)
+class NewLead:
+    """A lead as intake hands it over: what arrived and, once built, its contact request."""
+
+    source: str
+    content_type: str
+    body: bytes
+    contact: dict[str, Any] | None = None  # None: built by the worker (Meta leads are fetched first)
+    delivery_mode: str = "upsert"
+    enqueue: bool = True  # False for leads kept but not delivered (test leads)
+    status: str = "queued"
+    reason: str = ""
 
 
 def lead_key(lead_id: str) -> str:
@@ -29,56 +47,62 @@ def lead_key(lead_id: str) -> str:
 class LeadStore:
     """Reads and writes lead records; every write that must go together goes in one transaction."""
 
-    def __init__(
-        self, redis: Redis, queue: Queue, retention_days: int, dead_retention_days: int, job_timeout: int
-    ):
+    def __init__(self, redis: Redis, queue: Queue, settings: Settings):
         self.redis = redis
         self.queue = queue
-        self.job_timeout = job_timeout
-        self.retention = retention_days * DAY
-        self.dead_retention = dead_retention_days * DAY
+        self.job_timeout = settings.job_timeout
+        self.retention = settings.lead_retention_days * DAY
+        self.dead_retention = settings.dead_letter_retention_days * DAY
+        self.dedup_window = settings.dedup_window_hours * 3600
 
-    def accept(
-        self,
-        source: str,
-        content_type: str,
-        body: bytes,
-        contact: dict[str, Any],
-        delivery_mode: str = "upsert",
-    ) -> str:
-        """Store a valid lead and enqueue its delivery, both or neither; return the lead id.
+    def accept(self, lead: NewLead, dedup_key: str | None = None) -> tuple[str, str | None]:
+        """Store a lead and enqueue its delivery, both or neither; return (lead id, status if duplicate).
 
-        The record and the RQ job go to Redis in one MULTI/EXEC: a crash before EXEC stores nothing
-        (the sender got no 202 and retries), a crash after it leaves both, so a lead that was
-        answered 202 always has a job that will deliver it.
+        The record, the dedup key and the RQ job go to Redis in one MULTI/EXEC: a crash before EXEC
+        stores nothing (the sender got no 202 and retries), a crash after it leaves all three, so a
+        lead answered 202 always has a job that will deliver it. WATCH on the dedup key makes two
+        copies of one lead arriving together store it once.
         """
         lead_id = uuid.uuid4().hex
+        key = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else None
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.multi()
-            job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
-            pipe.hset(
-                lead_key(lead_id),
-                mapping={
-                    **self._new_record(lead_id, source, content_type, body),
-                    "status": "queued",
-                    "contact": json.dumps(contact),
-                    "delivery_mode": delivery_mode,
-                    "job_id": job.id,
-                },
-            )
-            pipe.expire(lead_key(lead_id), self.retention)
-            pipe.execute()
-        return lead_id
+            while True:
+                try:
+                    if key:
+                        pipe.watch(key)
+                        original = pipe.get(key)
+                        if original is not None:
+                            status = pipe.hget(lead_key(original.decode()), "status")
+                            if status is not None:
+                                pipe.unwatch()
+                                return original.decode(), status.decode()
+                    pipe.multi()
+                    fields = {**self._new_record(lead_id, lead), "status": "queued"}
+                    if lead.enqueue:
+                        job = enqueue_delivery(
+                            self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout
+                        )
+                        fields["job_id"] = job.id
+                    else:
+                        fields["status"] = lead.status
+                    pipe.hset(lead_key(lead_id), mapping=fields)
+                    pipe.expire(lead_key(lead_id), self.retention)
+                    if key:
+                        pipe.set(key, lead_id, ex=self.dedup_window)
+                    pipe.execute()
+                    return lead_id, None
+                except WatchError:
+                    continue  # another copy of this lead was stored meanwhile: answer it as a duplicate
 
-    def reject(self, source: str, content_type: str, body: bytes, errors: dict[str, Any]) -> str:
+    def reject(self, lead: NewLead, errors: dict[str, Any]) -> str:
         """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""
         lead_id = uuid.uuid4().hex
+        now = time.time()
         with self.redis.pipeline(transaction=True) as pipe:
-            now = time.time()
             pipe.hset(
                 lead_key(lead_id),
                 mapping={
-                    **self._new_record(lead_id, source, content_type, body),
+                    **self._new_record(lead_id, lead),
                     "dead_at": now,
                     "status": "rejected",
                     "reason": "failed validation",
@@ -91,17 +115,23 @@ class LeadStore:
         return lead_id
 
     @staticmethod
-    def _new_record(lead_id: str, source: str, content_type: str, body: bytes) -> dict[str, Any]:
-        """The fields every record starts with: what arrived, from where, when."""
+    def _new_record(lead_id: str, lead: NewLead) -> dict[str, Any]:
+        """The fields every record starts with: what arrived, from where, when, and what it became."""
         now = time.time()
-        return {
+        fields: dict[str, Any] = {
             "id": lead_id,
-            "source": source,
-            "content_type": content_type,
-            "body": body,
+            "source": lead.source,
+            "content_type": lead.content_type,
+            "body": lead.body,
             "received_at": now,
             "updated_at": now,
+            "delivery_mode": lead.delivery_mode,
         }
+        if lead.contact is not None:
+            fields["contact"] = json.dumps(lead.contact)
+        if lead.reason:
+            fields["reason"] = lead.reason
+        return fields
 
     def requeue(self, lead_id: str, contact: dict[str, Any], delivery_mode: str = "upsert") -> None:
         """Put a dead letter back on the queue with a rebuilt contact request (a replay)."""

@@ -44,13 +44,7 @@ class Runtime:
         sources = load_sources(settings.sources_path)
         redis = connect_redis(settings.redis_url)
         queue = make_queue(redis, settings.queue_name)
-        store = LeadStore(
-            redis,
-            queue,
-            settings.lead_retention_days,
-            settings.dead_letter_retention_days,
-            settings.job_timeout,
-        )
+        store = LeadStore(redis, queue, settings)
         return cls(settings, sources, redis, queue, store)
 
 

@@ -20,6 +20,9 @@ DEFAULT_LEAD_RETENTION_DAYS = 30
 DEFAULT_DEAD_LETTER_RETENTION_DAYS = 90
 # Callbell rejects above 300 requests/s per account; stay clearly below it.
 DEFAULT_CALLBELL_MAX_RPS = 250.0
+# Senders retry for hours and people double-click: a copy within this window is answered, not stored.
+DEFAULT_DEDUP_WINDOW_HOURS = 24
+DEFAULT_META_GRAPH_API_URL = "https://graph.facebook.com/v21.0"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,9 @@ class Settings:
     job_timeout: int = DEFAULT_JOB_TIMEOUT
     callbell_read_timeout: float = DEFAULT_READ_TIMEOUT
     retry_schedule: str = ""
+    dedup_window_hours: int = DEFAULT_DEDUP_WINDOW_HOURS
+    meta_graph_api_url: str = DEFAULT_META_GRAPH_API_URL
+    public_url: str = ""
 
     @classmethod
     def load(cls, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -74,6 +80,9 @@ ENV_NAMES = {
     "job_timeout": "LEADRELAY_JOB_TIMEOUT",
     "callbell_read_timeout": "CALLBELL_READ_TIMEOUT",
     "retry_schedule": "LEADRELAY_RETRY_SCHEDULE",
+    "dedup_window_hours": "LEADRELAY_DEDUP_WINDOW_HOURS",
+    "meta_graph_api_url": "META_GRAPH_API_URL",
+    "public_url": "LEADRELAY_PUBLIC_URL",
 }
 
 

@@ -19,6 +19,8 @@ CONTACT_KEYS = ("name", "first_name", "last_name", "phone", "email", "note")
 IDENTIFIER_FORMATS = ("digits", "e164")
 DELIVERY_MODES = ("upsert", "create")
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
+TEST_LEAD_ACTIONS = ("skip", "deliver", "tag")
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
 class DefaultsSchema(Schema):
@@ -38,7 +40,7 @@ class SourceSchema(DefaultsSchema):
 
     preset = fields.String(load_default="json", validate=validate.OneOf(sorted(PRESETS)))
     auth = fields.String(load_default="none", validate=validate.OneOf(sorted(SCHEMES)))
-    secret_env = fields.String(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]*$"))
+    secret_env = fields.String(validate=validate.Regexp(ENV_NAME))
     tags = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     tag_fields = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     assigned_user = fields.Email()
@@ -56,11 +58,23 @@ class SourceSchema(DefaultsSchema):
         load_default=dict,
     )
 
+    honeypot = fields.String(validate=validate.Length(min=1))
+    redirect_url = fields.Url()
+    error_redirect_url = fields.Url()
+    allowed_origins = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+    test_leads = fields.String(load_default="skip", validate=validate.OneOf(TEST_LEAD_ACTIONS))
+    verify_token_env = fields.String(validate=validate.Regexp(ENV_NAME))
+    page_token_env = fields.String(validate=validate.Regexp(ENV_NAME))
+
     @validates_schema
     def _secret_named_when_needed(self, data: dict[str, Any], **_: Any) -> None:
         """Refuse a verifying scheme that names no secret: it would accept nobody or everybody."""
         if data["auth"] not in SCHEMES_WITHOUT_SECRET and not data.get("secret_env"):
             raise ValidationError(f"auth {data['auth']!r} needs secret_env", "secret_env")
+        if data["preset"] == "meta_lead_ads" and not data.get("page_token_env"):
+            raise ValidationError(
+                "meta_lead_ads needs the page access token to fetch leads", "page_token_env"
+            )
 
 
 class SourcesFileSchema(Schema):
@@ -107,6 +121,13 @@ class Source:
     assigned_user: str | None = None
     team_uuid: str | None = None
     channel_uuid: str | None = None
+    honeypot: str | None = None
+    redirect_url: str | None = None
+    error_redirect_url: str | None = None
+    allowed_origins: tuple[str, ...] = ()
+    test_leads: str = "skip"
+    verify_token: str = field(repr=False, default="")
+    page_token: str = field(repr=False, default="")
 
 
 def load_sources(path: str = "") -> dict[str, Source]:
@@ -151,6 +172,13 @@ def parse_sources(raw: dict[str, Any], label: str = "sources") -> dict[str, Sour
             assigned_user=merged.get("assigned_user"),
             team_uuid=merged.get("team_uuid"),
             channel_uuid=merged.get("channel_uuid"),
+            honeypot=merged.get("honeypot"),
+            redirect_url=merged.get("redirect_url"),
+            error_redirect_url=merged.get("error_redirect_url"),
+            allowed_origins=tuple(merged["allowed_origins"]),
+            test_leads=merged["test_leads"],
+            verify_token=_read_env(label, name, merged, "verify_token_env"),
+            page_token=_read_env(label, name, merged, "page_token_env"),
         )
     return built
 
@@ -164,6 +192,17 @@ def _read_secrets(label: str, name: str, table: dict[str, Any]) -> tuple[str, ..
     if not secrets and table["auth"] not in SCHEMES_WITHOUT_SECRET:
         raise ConfigError(f"{label}: sources.{name}.secret_env: environment variable {env_name} is not set")
     return secrets
+
+
+def _read_env(label: str, name: str, table: dict[str, Any], key: str) -> str:
+    """Read a single token named by `key`; a named but unset variable stops start-up."""
+    env_name = table.get(key)
+    if not env_name:
+        return ""
+    value = os.environ.get(env_name, "").strip()
+    if not value:
+        raise ConfigError(f"{label}: sources.{name}.{key}: environment variable {env_name} is not set")
+    return value
 
 
 def _first_error(messages: Any, prefix: str = "") -> str:

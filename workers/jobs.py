@@ -43,13 +43,7 @@ def context() -> WorkerContext:
 
     settings = Settings.load()
     redis = connect_redis(settings.redis_url)
-    store = LeadStore(
-        redis,
-        make_queue(redis, settings.queue_name),
-        settings.lead_retention_days,
-        settings.dead_letter_retention_days,
-        settings.job_timeout,
-    )
+    store = LeadStore(redis, make_queue(redis, settings.queue_name), settings)
     limiter = CallbellRateLimit(settings.redis_url, settings.callbell_max_rps)
     client = CallbellClient(
         settings.callbell_api_url,

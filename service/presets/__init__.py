@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from service.presets.ads import read_google_ads, read_meta_notification, read_typeform
 from service.presets.answers import Answers
+from service.presets.builders import (
+    read_cf7,
+    read_elementor,
+    read_gravity_forms,
+    read_hubspot,
+    read_jotform,
+    read_tally,
+    read_unbounce,
+    read_webflow,
+)
 from service.presets.generic import read_form, read_json
 
 Preset = Callable[[dict[str, Any]], Answers]
@@ -13,6 +24,17 @@ Preset = Callable[[dict[str, Any]], Answers]
 PRESETS: dict[str, Preset] = {
     "form": read_form,
     "json": read_json,
+    "typeform": read_typeform,
+    "google_ads": read_google_ads,
+    "meta_lead_ads": read_meta_notification,
+    "webflow": read_webflow,
+    "tally": read_tally,
+    "unbounce": read_unbounce,
+    "elementor": read_elementor,
+    "jotform": read_jotform,
+    "cf7": read_cf7,
+    "gravity_forms": read_gravity_forms,
+    "hubspot": read_hubspot,
 }
 
 

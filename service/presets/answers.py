@@ -42,6 +42,7 @@ class Answers:
     values: dict[str, Any]
     known: dict[str, Any] = field(default_factory=dict)
     event_id: str | None = None
+    is_test: bool = False  # a sender's test submission (Google Ads `is_test`)
 
     def get(self, key: str) -> Any:
         """Return the answer at `key`, or the recognised contact field of that name."""

@@ -9,7 +9,7 @@ from service.presets.answers import Answers, flatten, recognise
 
 def read_form(payload: dict[str, Any]) -> Answers:
     """Read flat form fields; repeated names (multi-selects) arrive as lists."""
-    values = {key: value for key, value in payload.items()}
+    values = dict(payload)
     return Answers(values=values, known=recognise(values))
 
 

@@ -34,10 +34,9 @@ def admin_only(view: Callable[..., Response]) -> Callable[..., Response]:
     return guarded
 
 
-@bp.get("/v1/leads/<lead_id>")
 @admin_only
 def show_lead(lead_id: str) -> Response:
-    """Show one lead: status, source, times, contact request, delivery attempts."""
+    """Show one lead: status, source, times, contact request, delivery attempts (GET /v1/leads/<id>)."""
     record = runtime().store.get(lead_id)
     if record is None:
         return problem(404, f"no lead {lead_id!r} (unknown, or expired after its retention)")

@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 
 from service import bodies
+from service.browser import caught_by_honeypot, see_other, wants_redirect
+from service.dedup import dedup_key
 from service.errors import PayloadError, VerificationError
 from service.mapping import build_contact
+from service.presets.ads import meta_leadgen_ids
 from service.problems import problem
+from service.records import NewLead
 from service.runtime import runtime
-from service.verify import Inbound, verify
+from service.sources import Source
+from service.verify import Inbound, matches_any, stored_body, verify
+from service.views.admin import show_lead
 
 bp = Blueprint("intake", __name__)
 
 
 @bp.post("/v1/leads/<source_name>")
 def intake(source_name: str) -> Response:
-    """Accept one lead from a configured source."""
+    """Accept one lead (or, from Meta, a notification of several) from a configured source."""
     rt = runtime()
     source = rt.sources.get(source_name)
     if source is None:
@@ -32,9 +41,13 @@ def intake(source_name: str) -> Response:
             f"send one of {', '.join(bodies.SUPPORTED_TYPES)}",
         )
     raw = request.get_data(cache=False)
-    inbound = Inbound(request.method, request.url, request.headers, request.args, raw)
+    url = (
+        rt.settings.public_url.rstrip("/") + request.full_path.rstrip("?")
+        if rt.settings.public_url
+        else request.url
+    )
     try:
-        verify(source.auth, inbound, source.secrets)
+        verify(source.auth, Inbound(request.method, url, request.headers, request.args, raw), source.secrets)
     except VerificationError as exc:
         return problem(401, str(exc))
     try:
@@ -43,10 +56,21 @@ def intake(source_name: str) -> Response:
         return problem(415, str(exc))
     except PayloadError as exc:
         return problem(400, str(exc))
+    raw = stored_body(source.auth, raw)
+    if caught_by_honeypot(source, payload):
+        rt.redis.incr(f"leadrelay:honeypot:{source.name}")
+        return _answer(source, uuid.uuid4().hex, "queued")  # looks accepted, so the bot learns nothing
+    if source.preset == "meta_lead_ads":
+        return _meta_notification(source, payload)
+    lead = NewLead(source.name, content_type, raw, delivery_mode=source.delivery_mode)
     try:
-        contact, _event_id = build_contact(source, payload)
+        contact, answers = build_contact(source, payload)
+    except PayloadError as exc:
+        return problem(400, str(exc))
     except ValidationError as exc:
-        lead_id = rt.store.reject(source.name, content_type, raw, exc.messages)
+        lead_id = rt.store.reject(lead, exc.messages)
+        if wants_redirect(source, request) and source.error_redirect_url:
+            return see_other(source.error_redirect_url, reason=_first_reason(exc.messages), lead_id=lead_id)
         return problem(
             422,
             "the lead is not valid; it was kept as a dead letter and can be replayed "
@@ -54,7 +78,83 @@ def intake(source_name: str) -> Response:
             errors=exc.messages,
             lead_id=lead_id,
         )
-    lead_id = rt.store.accept(source.name, content_type, raw, contact, source.delivery_mode)
-    response = jsonify(lead_id=lead_id, status="queued")
-    response.status_code = 202
+    skip = answers.is_test and source.test_leads == "skip"
+    lead = NewLead(
+        source.name,
+        content_type,
+        raw,
+        contact,
+        source.delivery_mode,
+        enqueue=not skip,
+        status="skipped" if skip else "queued",
+        reason="sender test lead, not delivered" if skip else "",
+    )
+    lead_id, duplicate_of = rt.store.accept(
+        lead, dedup_key(source.name, request.headers, answers.event_id, contact)
+    )
+    return _answer(source, lead_id, duplicate_of or lead.status, duplicate=duplicate_of is not None)
+
+
+def _meta_notification(source: Source, payload: dict) -> Response:
+    """Store one lead per announced leadgen id; the worker fetches each from the Graph API."""
+    rt = runtime()
+    announced = meta_leadgen_ids(payload)
+    if not announced:
+        return problem(
+            422, "no leadgen change in this notification", errors={"entry": ["no leadgen_id found"]}
+        )
+    results = []
+    for change in announced:
+        lead = NewLead(
+            source.name, "application/json", json.dumps(change).encode(), None, source.delivery_mode
+        )
+        lead_id, duplicate_of = rt.store.accept(lead, dedup_key(source.name, {}, change["leadgen_id"], None))
+        results.append(
+            {
+                "lead_id": lead_id,
+                "leadgen_id": change["leadgen_id"],
+                "status": duplicate_of or "queued",
+                "duplicate": duplicate_of is not None,
+            }
+        )
+    return jsonify(leads=results)  # Meta wants a 200
+
+
+def _answer(source: Source, lead_id: str, status: str, duplicate: bool = False) -> Response:
+    """202 for a new lead, 200 for a duplicate, or 303 to the source's page for browser forms."""
+    if wants_redirect(source, request):
+        return see_other(source.redirect_url or "", lead_id=lead_id)
+    body = {"lead_id": lead_id, "status": status}
+    if duplicate:
+        body["duplicate"] = True
+    response = jsonify(body)
+    response.status_code = 200 if duplicate else 202
     return response
+
+
+def _first_reason(messages: dict) -> str:
+    """The first `field: reason` of a validation failure, for an error page's query string."""
+    field, reasons = next(iter(messages.items()))
+    return f"{field}: {reasons[0] if isinstance(reasons, list) else reasons}"
+
+
+@bp.get("/v1/leads/<name>")
+def get_lead_or_subscription(name: str) -> Response:
+    """One URL, two readers: Meta's subscription check (`hub.mode` present) or an operator's lead view."""
+    if "hub.mode" in request.args:
+        return subscription_check(name)
+    return show_lead(name)
+
+
+def subscription_check(source_name: str) -> Response:
+    """Answer Meta's webhook subscription check by echoing `hub.challenge` for the right verify token."""
+    source = runtime().sources.get(source_name)
+    if source is None:
+        return problem(404, f"unknown source {source_name!r}")
+    if source.preset != "meta_lead_ads" or not source.verify_token:
+        return problem(405, "leads are posted here; GET only answers Meta's subscription check")
+    if request.args.get("hub.mode") != "subscribe":
+        return problem(400, "expected hub.mode=subscribe with hub.verify_token and hub.challenge")
+    if not matches_any(request.args.get("hub.verify_token", ""), (source.verify_token,)):
+        return problem(403, "hub.verify_token does not match")
+    return Response(request.args.get("hub.challenge", ""), mimetype="text/plain")
