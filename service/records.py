@@ -133,7 +133,7 @@ class LeadStore:
             fields["reason"] = lead.reason
         return fields
 
-    def requeue(self, lead_id: str, contact: dict[str, Any], delivery_mode: str = "upsert") -> None:
+    def requeue(self, lead_id: str, contact: dict[str, Any] | None, delivery_mode: str = "upsert") -> None:
         """Put a dead letter back on the queue with a rebuilt contact request (a replay)."""
         key = lead_key(lead_id)
         with self.redis.pipeline(transaction=True) as pipe:
@@ -156,16 +156,31 @@ class LeadStore:
             pipe.execute()
 
     def update_rejected(self, lead_id: str, errors: dict[str, Any]) -> None:
-        """Record why a replayed lead still fails validation (it stays, or becomes, `rejected`)."""
-        self.redis.hset(
-            lead_key(lead_id),
-            mapping={
-                "status": "rejected",
-                "reason": "failed validation",
-                "errors": json.dumps(errors),
-                "updated_at": time.time(),
-            },
-        )
+        """Make a stored lead a `rejected` dead letter (a replay or a fetched Meta lead that is invalid)."""
+        key = lead_key(lead_id)
+        now = time.time()
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "status": "rejected",
+                    "reason": "failed validation",
+                    "dead_at": now,
+                    "errors": json.dumps(errors),
+                    "updated_at": now,
+                },
+            )
+            pipe.zadd(DEAD_INDEX, {lead_id: now})
+            pipe.expire(key, self.dead_retention)
+            pipe.execute()
+
+    def save_fetched(self, lead_id: str, lead: dict[str, Any]) -> None:
+        """Keep a lead fetched from its sender (Meta), so a replay need not fetch it again."""
+        self.redis.hset(lead_key(lead_id), "fetched", json.dumps(lead))
+
+    def save_contact(self, lead_id: str, contact: dict[str, Any]) -> None:
+        """Keep the contact request built by the worker."""
+        self.redis.hset(lead_key(lead_id), "contact", json.dumps(contact))
 
     def finish_attempt(
         self, lead_id: str, status: str, attempt_count: int, exchanges: list[dict[str, Any]], **fields: Any
@@ -211,7 +226,7 @@ def decode_record(raw: dict[bytes, bytes]) -> dict[str, Any]:
         name = key.decode()
         if name == "body":
             record[name] = value
-        elif name in ("contact", "errors", "attempts", "result"):
+        elif name in ("contact", "errors", "attempts", "fetched"):
             record[name] = json.loads(value)
         elif name in ("received_at", "updated_at", "delivered_at", "dead_at", "next_attempt_at"):
             record[name] = float(value)

@@ -17,8 +17,8 @@ DEFAULT_READ_TIMEOUT = 10.0
 
 
 @dataclass
-class CallbellError(Exception):
-    """A request that did not succeed; `status` is None when no answer came (timeout, connection)."""
+class UpstreamError(Exception):
+    """A request to Callbell or the Graph API that failed; `status` is None when no answer came."""
 
     request: str
     status: int | None
@@ -78,7 +78,7 @@ class CallbellClient:
         body: dict[str, Any] | None = None,
         missing_ok: bool = False,
     ) -> requests.Response | None:
-        """Send one request under the shared rate limit; raise CallbellError unless it is 2xx.
+        """Send one request under the shared rate limit; raise UpstreamError unless it is 2xx.
 
         With `missing_ok`, a 404 answers None (a look-up that found nothing).
         """
@@ -94,7 +94,7 @@ class CallbellClient:
         except requests.RequestException as exc:
             entry.update(duration_ms=_ms(started), error=type(exc).__name__)
             log.append(entry)
-            raise CallbellError(kind, None, f"no answer ({type(exc).__name__})") from exc
+            raise UpstreamError(kind, None, f"no answer ({type(exc).__name__})") from exc
         entry.update(status=response.status_code, duration_ms=_ms(started))
         if response.status_code // 100 != 2:
             entry["body"] = response.text[:BODY_EXCERPT_CHARS]
@@ -102,7 +102,7 @@ class CallbellClient:
         if missing_ok and response.status_code == 404:
             return None
         if response.status_code // 100 != 2:
-            raise CallbellError(
+            raise UpstreamError(
                 kind,
                 response.status_code,
                 f"HTTP {response.status_code}",

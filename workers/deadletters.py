@@ -12,7 +12,8 @@ from marshmallow import ValidationError
 
 from service import bodies
 from service.errors import PayloadError
-from service.mapping import build_contact
+from service.mapping import build_contact, contact_from
+from service.presets.ads import read_meta_lead
 from service.records import DEAD_INDEX, DEAD_STATUSES, LeadStore, decode_record, lead_key
 from service.sources import Source
 
@@ -104,13 +105,21 @@ def replay(store: LeadStore, sources: dict[str, Source], lead_id: str) -> dict[s
             "reason": f"source {record['source']!r} is no longer in the sources file",
         }
     try:
-        contact, _ = build_contact(source, bodies.decode(record["content_type"], record["body"]))
+        contact = _rebuild(source, record)
     except (ValidationError, PayloadError) as exc:
         errors = exc.messages if isinstance(exc, ValidationError) else {"body": [str(exc)]}
         store.update_rejected(lead_id, errors)
         return {"lead_id": lead_id, "replayed": False, "status": "rejected", "errors": errors}
     store.requeue(lead_id, contact, source.delivery_mode)
     return {"lead_id": lead_id, "replayed": True, "status": "queued"}
+
+
+def _rebuild(source: Source, record: dict[str, Any]) -> dict[str, Any] | None:
+    """The contact request from the stored payload; None for a Meta lead not fetched yet (the worker will)."""
+    if source.preset == "meta_lead_ads":
+        return contact_from(source, read_meta_lead(record["fetched"])) if record.get("fetched") else None
+    contact, _ = build_contact(source, bodies.decode(record["content_type"], record["body"]))
+    return contact
 
 
 def purge(store: LeadStore, flt: Filter = Filter()) -> int:

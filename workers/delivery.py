@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import requests
 
-from workers.callbell import CallbellClient, CallbellError, contact_of
+from workers.callbell import CallbellClient, UpstreamError, contact_of
 
 # Fields a PATCH may carry (the phone and the channel of a contact cannot change).
 PATCHABLE = ("name", "assigned_user", "team_uuid", "note")
@@ -28,12 +28,12 @@ def deliver_contact(
     if existing is None:
         try:
             return _uuid(client.call("create", "POST", "/contacts", log, body=contact))
-        except CallbellError as err:
+        except UpstreamError as err:
             if not _says_exists(err, log):
                 raise
         existing = _look_up(client, contact["identifier"], log)
         if existing is None:
-            raise CallbellError("lookup", 404, "Callbell says the contact exists, but the look-up finds none")
+            raise UpstreamError("lookup", 404, "Callbell says the contact exists, but the look-up finds none")
     return _update(client, existing, contact, log)
 
 
@@ -56,7 +56,7 @@ def _update(
     return existing["uuid"]
 
 
-def _says_exists(err: CallbellError, log: list[dict[str, Any]]) -> bool:
+def _says_exists(err: UpstreamError, log: list[dict[str, Any]]) -> bool:
     """True when a refused POST says the contact already exists (Callbell does not document how)."""
     body = (log[-1].get("body") or "").lower() if log else ""
     return err.status in (409, 422) and "exist" in body

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+from marshmallow import ValidationError
 from rq import Retry
 from rq.job import Job
 
+from service.mapping import contact_from
+from service.presets.ads import read_meta_lead
 from service.records import LeadStore
 from service.runtime import connect_redis
 from service.settings import Settings
-from workers.callbell import CallbellClient, CallbellError
+from service.sources import Source, load_sources
+from workers.callbell import CallbellClient, UpstreamError
 from workers.delivery import deliver_contact
+from workers.meta import fetch_lead
 from workers.policy import RetryPolicy
 from workers.queueing import make_queue
 from workers.ratelimit import CallbellRateLimit
@@ -29,11 +36,14 @@ PENDING = ("queued", "retrying")
 
 @dataclass
 class WorkerContext:
-    """What a worker process builds once and reuses for every job: store, client, policy."""
+    """What a worker process builds once and reuses for every job: store, client, policy, sources."""
 
+    settings: Settings
     store: LeadStore
     client: CallbellClient
     policy: RetryPolicy
+    sources: dict[str, Source]
+    session: requests.Session  # for the Graph API (Callbell has its own in the client)
 
 
 @functools.cache
@@ -52,7 +62,10 @@ def context() -> WorkerContext:
         user_agent=f"leadrelay/{version('leadrelay')}",
         read_timeout=settings.callbell_read_timeout,
     )
-    return WorkerContext(store, client, RetryPolicy.parse(settings.retry_schedule))
+    sources = load_sources(settings.sources_path)
+    return WorkerContext(
+        settings, store, client, RetryPolicy.parse(settings.retry_schedule), sources, requests.Session()
+    )
 
 
 def deliver(lead_id: str) -> Retry | str:
@@ -67,8 +80,13 @@ def deliver(lead_id: str) -> Retry | str:
     fresh: list[dict[str, Any]] = []
     mode = record.get("delivery_mode") or "upsert"
     try:
-        contact_uuid = deliver_contact(ctx.client, record["contact"], mode, fresh)
-    except CallbellError as err:
+        contact = record.get("contact") or _fetched_contact(ctx, record, fresh)
+        if contact is None:
+            _number(fresh, attempt)
+            ctx.store.finish_attempt(lead_id, "rejected", attempt, exchanges + fresh)
+            return "rejected"
+        contact_uuid = deliver_contact(ctx.client, contact, mode, fresh)
+    except UpstreamError as err:
         _number(fresh, attempt)
         decision = ctx.policy.decide(err.status, attempt, err.retry_after, error=str(err))
         if decision.retry:
@@ -93,6 +111,32 @@ def deliver(lead_id: str) -> Retry | str:
     )
     log.info("lead %s delivered as contact %s", lead_id, contact_uuid)
     return "delivered"
+
+
+def _fetched_contact(ctx: WorkerContext, record: dict[str, Any], log: list[dict[str, Any]]) -> dict | None:
+    """Fetch a Meta lead, keep it on the record, and build its contact request (None: it is invalid)."""
+    source = ctx.sources.get(record["source"])
+    if source is None or source.preset != "meta_lead_ads":
+        raise UpstreamError(
+            "graph_fetch", 400, f"source {record['source']!r} is not a meta_lead_ads source now"
+        )
+    leadgen_id = json.loads(record["body"])["leadgen_id"]
+    lead = fetch_lead(
+        ctx.session,
+        ctx.settings.meta_graph_api_url,
+        source.page_token,
+        leadgen_id,
+        log,
+        ctx.settings.callbell_read_timeout,
+    )
+    ctx.store.save_fetched(record["id"], lead)
+    try:
+        contact = contact_from(source, read_meta_lead(lead))
+    except ValidationError as exc:
+        ctx.store.update_rejected(record["id"], exc.messages)
+        return None
+    ctx.store.save_contact(record["id"], contact)
+    return contact
 
 
 def _number(exchanges: list[dict[str, Any]], attempt: int) -> None:
