@@ -1,4 +1,4 @@
-"""Every verification scheme: good signatures pass; wrong secret, tampering and expiry get 401 and store nothing."""
+"""Every verification scheme: a good signature passes; a wrong secret, tampering or expiry is a 401."""
 
 from __future__ import annotations
 
