@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from service import browser, problems
+from service import browser, logs, problems
 from service.runtime import Runtime
 from service.settings import Settings
 
@@ -17,7 +17,9 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     rt = Runtime.start(settings)
+    logs.configure(rt.secrets())
     app.extensions["leadrelay"] = rt
+    logs.init_app(app)
     problems.init_app(app)
     browser.init_cors(app, rt.sources)
 

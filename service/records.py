@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import WatchError
 from rq import Queue
 
+from service import metrics
 from service.settings import Settings
 from workers.queueing import enqueue_delivery
 
@@ -111,6 +114,7 @@ class LeadStore:
             )
             pipe.expire(lead_key(lead_id), self.dead_retention)
             pipe.zadd(DEAD_INDEX, {lead_id: now})
+            metrics.count(pipe, "dead_letters_created", status="rejected")
             pipe.execute()
         return lead_id
 
@@ -183,7 +187,13 @@ class LeadStore:
         self.redis.hset(lead_key(lead_id), "contact", json.dumps(contact))
 
     def finish_attempt(
-        self, lead_id: str, status: str, attempt_count: int, exchanges: list[dict[str, Any]], **fields: Any
+        self,
+        lead_id: str,
+        status: str,
+        attempt_count: int,
+        exchanges: list[dict[str, Any]],
+        events: Callable[[Pipeline], None] | None = None,
+        **fields: Any,
     ) -> None:
         """Record an attempt's exchanges and the lead's new status in one transaction."""
         key = lead_key(lead_id)
@@ -201,8 +211,11 @@ class LeadStore:
                 pipe.hset(key, "dead_at", now)
                 pipe.zadd(DEAD_INDEX, {lead_id: now})
                 pipe.expire(key, self.dead_retention)
+                metrics.count(pipe, "dead_letters_created", status=status)
             else:
                 pipe.expire(key, self.retention)
+            if events:
+                events(pipe)  # metrics ride along in the same round trip
             pipe.execute()
 
     def delete(self, lead_id: str) -> bool:

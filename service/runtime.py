@@ -47,6 +47,13 @@ class Runtime:
         store = LeadStore(redis, queue, settings)
         return cls(settings, sources, redis, queue, store)
 
+    def secrets(self) -> list[str]:
+        """Every secret this process knows, so log lines can be scrubbed of them."""
+        found = [self.settings.callbell_api_token, self.settings.admin_token]
+        for source in self.sources.values():
+            found += [*source.secrets, source.verify_token, source.page_token]
+        return [s for s in found if s]
+
 
 def runtime() -> Runtime:
     """Return the current app's runtime."""

@@ -197,3 +197,8 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: f
             return result
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout:.0f}s")
+
+
+def nothing_stored(redis: Redis) -> bool:
+    """True when Redis holds no lead, job or dedup key (metrics counters may exist)."""
+    return not [k for k in redis.keys("*") if not k.startswith(b"leadrelay:metrics:")]

@@ -8,6 +8,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from service.records import DEAD_INDEX, lead_key
+from tests.conftest import nothing_stored
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -85,7 +86,7 @@ def test_failed_auth_is_401_and_stores_nothing(client, redis):
     assert missing.status_code == wrong.status_code == 401
     assert missing.mimetype == "application/problem+json"
     assert "API key" in missing.get_json()["detail"]
-    assert redis.dbsize() == 0
+    assert nothing_stored(redis)
 
 
 def test_unknown_source_is_404_problem(client):
@@ -100,7 +101,7 @@ def test_unsupported_content_type_is_415(client, redis):
     response = client.post("/v1/leads/website", data="name=a", content_type="text/plain")
     assert response.status_code == 415
     assert "text/plain" in response.get_json()["detail"]
-    assert redis.dbsize() == 0
+    assert nothing_stored(redis)
 
 
 def test_unknown_charset_is_415(client):
@@ -114,7 +115,7 @@ def test_body_over_limit_is_413(make_app, redis):
     response = client.post("/v1/leads/website", data={"name": "x" * 5000, "phone": "+14155550100"})
     assert response.status_code == 413
     assert response.mimetype == "application/problem+json"
-    assert redis.dbsize() == 0
+    assert nothing_stored(redis)
 
 
 def test_malformed_json_is_400_with_position(client, redis):
@@ -126,7 +127,7 @@ def test_malformed_json_is_400_with_position(client, redis):
     )
     assert response.status_code == 400
     assert "line 1 column" in response.get_json()["detail"]
-    assert redis.dbsize() == 0
+    assert nothing_stored(redis)
 
 
 def test_json_that_is_not_an_object_is_400(client):

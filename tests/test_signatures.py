@@ -11,6 +11,7 @@ import time
 import pytest
 
 from tests import payloads
+from tests.conftest import nothing_stored
 
 SECRET = "s3cret-value"
 WHSEC = "whsec_" + base64.b64encode(b"standard-webhooks-key").decode()
@@ -130,7 +131,7 @@ def test_wrong_secret_is_401_and_nothing_stored(client, redis, source):
     response = post(client, source, body, sign(body, secret=wrong))
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
-    assert redis.dbsize() == 0
+    assert nothing_stored(redis)
 
 
 @pytest.mark.parametrize("source", SCHEMES)
@@ -141,7 +142,7 @@ def test_tampered_body_is_401(client, redis, source):
     # One added space: the same JSON once parsed, different bytes, so the signature must fail.
     response = post(client, source, body[:-1] + b" }", headers)
     assert response.status_code == 401
-    assert redis.dbsize() == 0
+    assert nothing_stored(redis)
 
 
 @pytest.mark.parametrize("source", SCHEMES)
@@ -157,7 +158,7 @@ def test_expired_or_future_timestamp_is_401(client, redis, source, offset):
     response = post(client, source, body, sign(body, secret=secret, stamp=time.time() + offset))
     assert response.status_code == 401
     assert "5 minutes" in response.get_json()["detail"]
-    assert redis.dbsize() == 0
+    assert nothing_stored(redis)
 
 
 def test_replayed_standard_webhook_is_acknowledged_not_stored_twice(client, redis):

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from service import logs
 from service.errors import ConfigError
 from service.runtime import Runtime
 from service.settings import Settings
@@ -40,6 +41,7 @@ def worker(processes: int, burst: bool, queues: str | None) -> None:
     from workers.fleet import run_fleet
 
     rt = _runtime()
+    logs.configure(rt.secrets())
     names = [q.strip() for q in (queues or rt.settings.queue_name).split(",") if q.strip()]
     run_fleet(rt.redis, names, processes, burst)
 

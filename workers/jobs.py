@@ -14,6 +14,8 @@ from marshmallow import ValidationError
 from rq import Retry
 from rq.job import Job
 
+from service import metrics
+from service.logs import mask_phone
 from service.mapping import contact_from
 from service.presets.ads import read_meta_lead
 from service.records import LeadStore
@@ -76,41 +78,66 @@ def deliver(lead_id: str) -> Retry | str:
         # Purged, expired, or already finished by an earlier run of a job that was thought lost.
         return "nothing to do"
     attempt = record.get("attempt_count", 0) + 1
-    exchanges: list[dict[str, Any]] = record["attempts"]
     fresh: list[dict[str, Any]] = []
-    mode = record.get("delivery_mode") or "upsert"
+    started = time.perf_counter()
+    fields: dict[str, Any] = {}
+    retry_delay = 0
     try:
         contact = record.get("contact") or _fetched_contact(ctx, record, fresh)
         if contact is None:
-            _number(fresh, attempt)
-            ctx.store.finish_attempt(lead_id, "rejected", attempt, exchanges + fresh)
-            return "rejected"
-        contact_uuid = deliver_contact(ctx.client, contact, mode, fresh)
-    except UpstreamError as err:
-        _number(fresh, attempt)
-        decision = ctx.policy.decide(err.status, attempt, err.retry_after, error=str(err))
-        if decision.retry:
-            next_at = time.time() + decision.delay
-            ctx.store.finish_attempt(
-                lead_id, "retrying", attempt, exchanges + fresh, next_attempt_at=next_at, reason=str(err)
+            outcome = "rejected"
+        else:
+            fields["contact_uuid"] = deliver_contact(
+                ctx.client, contact, record.get("delivery_mode") or "upsert", fresh
             )
-            log.info("lead %s attempt %d failed (%s); retry in %ds", lead_id, attempt, err, decision.delay)
-            return Retry(max=RQ_RETRY_CAP, interval=[decision.delay])
-        ctx.store.finish_attempt(lead_id, "dead", attempt, exchanges + fresh, reason=decision.reason)
-        log.warning("lead %s is a dead letter: %s", lead_id, decision.reason)
-        return "dead"
-    _number(fresh, attempt)
+            outcome = "delivered"
+            fields.update(delivered_at=time.time(), reason="")
+    except UpstreamError as err:
+        decision = ctx.policy.decide(err.status, attempt, err.retry_after, error=str(err))
+        outcome = "retrying" if decision.retry else "dead"
+        fields["reason"] = str(err) if decision.retry else decision.reason
+        if decision.retry:
+            retry_delay = decision.delay
+            fields["next_attempt_at"] = time.time() + retry_delay
+    for entry in fresh:
+        entry["attempt"] = attempt
+    status = fresh[-1]["status"] if fresh else None
     ctx.store.finish_attempt(
         lead_id,
-        "delivered",
+        outcome,
         attempt,
-        exchanges + fresh,
-        contact_uuid=contact_uuid,
-        delivered_at=time.time(),
-        reason="",
+        record["attempts"] + fresh,
+        events=lambda pipe: _count(pipe, record, outcome, status, fresh),
+        **fields,
     )
-    log.info("lead %s delivered as contact %s", lead_id, contact_uuid)
-    return "delivered"
+    log.info(
+        "delivery attempt",
+        extra={
+            "lead_id": lead_id,
+            "attempt": attempt,
+            "outcome": outcome,
+            "status": status,
+            "identifier": mask_phone((record.get("contact") or {}).get("identifier")),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+            "reason": fields.get("reason", ""),
+            "requests": [e["request"] for e in fresh],
+        },
+    )
+    if outcome == "retrying":
+        return Retry(max=RQ_RETRY_CAP, interval=[retry_delay])
+    return outcome
+
+
+def _count(
+    pipe: Any, record: dict[str, Any], outcome: str, status: int | None, fresh: list[dict[str, Any]]
+) -> None:
+    """Queue this attempt's metrics on the pipeline that records it."""
+    metrics.count(pipe, "delivery_attempts", outcome=outcome, status=str(status or "none"))
+    waits = sum(1 for e in fresh if e.get("rate_limit_wait_ms"))
+    if waits:
+        metrics.count(pipe, "rate_limit_waits", waits)
+    if outcome == "delivered":
+        metrics.observe(pipe, "delivery_seconds", time.time() - record["received_at"])
 
 
 def _fetched_contact(ctx: WorkerContext, record: dict[str, Any], log: list[dict[str, Any]]) -> dict | None:
@@ -137,12 +164,6 @@ def _fetched_contact(ctx: WorkerContext, record: dict[str, Any], log: list[dict[
         return None
     ctx.store.save_contact(record["id"], contact)
     return contact
-
-
-def _number(exchanges: list[dict[str, Any]], attempt: int) -> None:
-    """Tag each exchange with the attempt it belongs to."""
-    for entry in exchanges:
-        entry["attempt"] = attempt
 
 
 def on_job_failure(job: Job, connection: Any, exc_type: type, exc_value: BaseException, tb: Any) -> None:

@@ -8,7 +8,9 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
+from marshmallow import ValidationError
 
+from service.api_schemas import DeadLetterFilterSchema, LeadSchema
 from service.problems import problem
 from service.records import public_view
 from service.runtime import runtime
@@ -40,7 +42,7 @@ def show_lead(lead_id: str) -> Response:
     record = runtime().store.get(lead_id)
     if record is None:
         return problem(404, f"no lead {lead_id!r} (unknown, or expired after its retention)")
-    return jsonify(public_view(record))
+    return jsonify(LeadSchema().dump(public_view(record)))
 
 
 def _filter_from(values: Any) -> Filter:
@@ -98,7 +100,9 @@ def replay_many() -> Response:
     if not isinstance(body, dict):
         return problem(400, "send a JSON object of filters: source, status, since (or {} for all)")
     try:
-        flt = _filter_from(body)
+        flt = _filter_from(DeadLetterFilterSchema().load(body))
+    except ValidationError as exc:
+        return problem(400, "bad filter", errors=exc.messages)
     except ValueError as exc:
         return problem(400, str(exc))
     results = [replay(rt.store, rt.sources, r["id"]) for r in list_dead(rt.store, flt, limit=10**9)]

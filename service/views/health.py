@@ -1,9 +1,12 @@
-"""Liveness and readiness probes."""
+"""Liveness and readiness probes, and the Prometheus metrics."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST
 
+from service.metrics import exposition
+from service.openapi import document
 from service.problems import problem
 from service.runtime import runtime
 
@@ -26,3 +29,16 @@ def readyz() -> Response:
         response.headers["Retry-After"] = "5"
         return response
     return jsonify(status="ready")
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Expose the shared metrics in the Prometheus text format."""
+    rt = runtime()
+    return Response(exposition(rt.redis, rt.settings.queue_name), mimetype=CONTENT_TYPE_LATEST)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """Serve the OpenAPI 3 document of every public and admin endpoint."""
+    return jsonify(document())

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
+from redis.exceptions import RedisError
 
-from service import bodies
+from service import bodies, metrics
 from service.browser import caught_by_honeypot, see_other, wants_redirect
 from service.dedup import dedup_key
 from service.errors import PayloadError, VerificationError
@@ -33,8 +35,10 @@ def intake(source_name: str) -> Response:
         return problem(
             404, f"unknown source {source_name!r}; configured sources are named in the sources file"
         )
+    g.source = source.name
     content_type = request.content_type or ""
     if not bodies.is_supported(content_type):
+        g.outcome = "unsupported"
         return problem(
             415,
             f"content type {bodies.media_type(content_type) or '(none)'!r} is not supported; "
@@ -49,16 +53,20 @@ def intake(source_name: str) -> Response:
     try:
         verify(source.auth, Inbound(request.method, url, request.headers, request.args, raw), source.secrets)
     except VerificationError as exc:
+        g.outcome = "unauthorized"
         return problem(401, str(exc))
     try:
         payload = bodies.decode(content_type, raw)
     except bodies.UnsupportedType as exc:
+        g.outcome = "unsupported"
         return problem(415, str(exc))
     except PayloadError as exc:
+        g.outcome = "bad_body"
         return problem(400, str(exc))
     raw = stored_body(source.auth, raw)
     if caught_by_honeypot(source, payload):
         rt.redis.incr(f"leadrelay:honeypot:{source.name}")
+        g.outcome = "honeypot"
         return _answer(source, uuid.uuid4().hex, "queued")  # looks accepted, so the bot learns nothing
     if source.preset == "meta_lead_ads":
         return _meta_notification(source, payload)
@@ -66,9 +74,11 @@ def intake(source_name: str) -> Response:
     try:
         contact, answers = build_contact(source, payload)
     except PayloadError as exc:
+        g.outcome = "bad_body"
         return problem(400, str(exc))
     except ValidationError as exc:
         lead_id = rt.store.reject(lead, exc.messages)
+        g.outcome, g.lead_id = "rejected", lead_id
         if wants_redirect(source, request) and source.error_redirect_url:
             return see_other(source.error_redirect_url, reason=_first_reason(exc.messages), lead_id=lead_id)
         return problem(
@@ -92,6 +102,7 @@ def intake(source_name: str) -> Response:
     lead_id, duplicate_of = rt.store.accept(
         lead, dedup_key(source.name, request.headers, answers.event_id, contact)
     )
+    g.outcome, g.lead_id = ("duplicate" if duplicate_of else lead.status), lead_id
     return _answer(source, lead_id, duplicate_of or lead.status, duplicate=duplicate_of is not None)
 
 
@@ -100,6 +111,7 @@ def _meta_notification(source: Source, payload: dict) -> Response:
     rt = runtime()
     announced = meta_leadgen_ids(payload)
     if not announced:
+        g.outcome = "rejected"
         return problem(
             422, "no leadgen change in this notification", errors={"entry": ["no leadgen_id found"]}
         )
@@ -117,7 +129,28 @@ def _meta_notification(source: Source, payload: dict) -> Response:
                 "duplicate": duplicate_of is not None,
             }
         )
+    g.outcome = "queued" if any(not r["duplicate"] for r in results) else "duplicate"
+    g.lead_id = ",".join(r["lead_id"] for r in results)
     return jsonify(leads=results)  # Meta wants a 200
+
+
+@bp.after_request
+def _record(response: Response) -> Response:
+    """Count every intake answer by source and outcome and time it; metrics never fail a request."""
+    if request.method != "POST" or "source" not in g:
+        return response
+    outcome = g.get("outcome") or (
+        "unavailable" if response.status_code == 503 else f"http_{response.status_code}"
+    )
+    g.outcome = outcome
+    try:
+        with runtime().redis.pipeline(transaction=False) as pipe:
+            metrics.count(pipe, "leads_received", source=g.source, outcome=outcome)
+            metrics.observe(pipe, "intake_seconds", time.perf_counter() - g.started)
+            pipe.execute()
+    except RedisError:
+        pass  # Redis is down: the 503 already says so
+    return response
 
 
 def _answer(source: Source, lead_id: str, status: str, duplicate: bool = False) -> Response:
