@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from service.errors import PayloadError
 from service.presets.ads import read_google_ads, read_meta_notification, read_typeform
 from service.presets.answers import Answers
 from service.presets.builders import (
@@ -20,6 +22,7 @@ from service.presets.builders import (
 from service.presets.generic import read_form, read_json
 
 Preset = Callable[[dict[str, Any]], Answers]
+log = logging.getLogger("leadrelay.presets")
 
 PRESETS: dict[str, Preset] = {
     "form": read_form,
@@ -39,8 +42,18 @@ PRESETS: dict[str, Preset] = {
 
 
 def read(preset: str, payload: dict[str, Any]) -> Answers:
-    """Read a decoded payload with the named preset."""
-    return PRESETS[preset](payload)
+    """Read a decoded payload with the named preset.
+
+    Presets read defensively; should a sender's shape still surprise one, the sender gets a 400
+    naming the preset instead of a 500.
+    """
+    try:
+        return PRESETS[preset](payload)
+    except (AttributeError, TypeError, KeyError, ValueError) as exc:
+        if isinstance(exc, PayloadError):
+            raise
+        log.warning("preset %s could not read a payload: %s", preset, type(exc).__name__)
+        raise PayloadError(f"the payload does not have the shape the {preset!r} preset reads") from None
 
 
 __all__ = ["PRESETS", "Answers", "read"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from service.presets.answers import Answers, is_blank, recognise
+from service.presets.answers import Answers, as_dict, as_list, is_blank, recognise
 
 GOOGLE_COLUMNS = {
     "FULL_NAME": "name",
@@ -19,28 +19,28 @@ GOOGLE_COLUMNS = {
 
 def read_typeform(payload: dict[str, Any]) -> Answers:
     """Typeform: `form_response.answers[]` keyed by field ref; hidden fields as `hidden.<name>`."""
-    response = payload.get("form_response") if isinstance(payload.get("form_response"), dict) else {}
+    response = as_dict(payload.get("form_response"))
     titles = {
-        f.get("id"): f.get("title")
-        for f in (response.get("definition") or {}).get("fields") or []
+        str(f.get("id")): f.get("title")
+        for f in as_list(as_dict(response.get("definition")).get("fields"))
         if isinstance(f, dict)
     }
     values: dict[str, Any] = {}
     known: dict[str, Any] = {}
-    for answer in response.get("answers") or []:
+    for answer in as_list(response.get("answers")):
         if not isinstance(answer, dict):
             continue
-        field = answer.get("field") if isinstance(answer.get("field"), dict) else {}
-        kind = answer.get("type")
+        field = as_dict(answer.get("field"))
+        kind = answer.get("type") if isinstance(answer.get("type"), str) else ""
         value = _typeform_value(kind, answer.get(kind))
-        for key in (field.get("ref"), field.get("id"), titles.get(field.get("id"))):
+        for key in (field.get("ref"), field.get("id"), titles.get(str(field.get("id")))):
             if key:
                 values.setdefault(str(key), value)
         if kind == "phone_number" and not is_blank(value):
             known.setdefault("phone", value)
         elif kind == "email" and not is_blank(value):
             known.setdefault("email", value)
-    for name, value in (response.get("hidden") or {}).items():
+    for name, value in as_dict(response.get("hidden")).items():
         values[f"hidden.{name}"] = value
     return Answers(
         values=values,
@@ -54,7 +54,7 @@ def _typeform_value(kind: Any, value: Any) -> Any:
     if kind == "choice" and isinstance(value, dict):
         return value.get("label") or value.get("other")
     if kind == "choices" and isinstance(value, dict):
-        return [*(value.get("labels") or []), *([value["other"]] if value.get("other") else [])]
+        return [*as_list(value.get("labels")), *([value["other"]] if value.get("other") else [])]
     return value
 
 
@@ -66,7 +66,7 @@ def read_google_ads(payload: dict[str, Any]) -> Answers:
         if k in payload
     }
     known: dict[str, Any] = {}
-    for column in payload.get("user_column_data") or []:
+    for column in as_list(payload.get("user_column_data")):
         if not isinstance(column, dict):
             continue
         value = column.get("string_value")
@@ -88,10 +88,14 @@ def read_google_ads(payload: dict[str, Any]) -> Answers:
 def meta_leadgen_ids(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """The leads a Meta notification announces: `entry[].changes[]` with `field == "leadgen"`."""
     found = []
-    for entry in payload.get("entry") or []:
-        for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
-            value = change.get("value") if isinstance(change, dict) else None
-            if change.get("field") == "leadgen" and isinstance(value, dict) and value.get("leadgen_id"):
+    for entry in as_list(payload.get("entry")):
+        for change in as_list(as_dict(entry).get("changes")):
+            value = as_dict(change).get("value")
+            if (
+                as_dict(change).get("field") == "leadgen"
+                and isinstance(value, dict)
+                and value.get("leadgen_id")
+            ):
                 found.append(
                     {
                         k: str(value[k])
@@ -105,9 +109,9 @@ def meta_leadgen_ids(payload: dict[str, Any]) -> list[dict[str, Any]]:
 def read_meta_lead(lead: dict[str, Any]) -> Answers:
     """A lead fetched from the Graph API: `field_data[]` of `{name, values[]}`."""
     values: dict[str, Any] = {}
-    for field in lead.get("field_data") or []:
+    for field in as_list(lead.get("field_data")):
         if isinstance(field, dict) and field.get("name"):
-            items = field.get("values") or []
+            items = as_list(field.get("values"))
             values[str(field["name"])] = items[0] if len(items) == 1 else items
     values.update({k: lead.get(k) for k in ("form_id", "ad_id", "campaign_id") if k in lead})
     return Answers(

@@ -90,3 +90,13 @@ def is_blank(value: Any) -> bool:
     if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
         return all(is_blank(v) for v in value)
     return False
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """The value if it is an object, else an empty one (senders leave out or mistype anything)."""
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    """The value if it is an array, else an empty one."""
+    return value if isinstance(value, list) else []

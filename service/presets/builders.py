@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from service.errors import PayloadError
-from service.presets.answers import Answers, flatten, is_blank, recognise
+from service.presets.answers import Answers, as_dict, as_list, flatten, is_blank, recognise
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE = re.compile(r"^[\s+()\-.\d]{7,}$")
@@ -15,8 +15,8 @@ _PHONE = re.compile(r"^[\s+()\-.\d]{7,}$")
 
 def read_webflow(payload: dict[str, Any]) -> Answers:
     """Webflow: `payload.data` keyed by the labels the site author typed."""
-    inner = payload.get("payload") if isinstance(payload.get("payload"), dict) else payload
-    data = inner.get("data") if isinstance(inner.get("data"), dict) else {}
+    inner = as_dict(payload.get("payload")) or payload
+    data = as_dict(inner.get("data"))
     values = dict(data)
     values.update({"form_name": inner.get("name"), "site_id": inner.get("siteId")})
     return Answers(values=values, known=recognise(data), event_id=_text_id(inner.get("id")))
@@ -24,12 +24,11 @@ def read_webflow(payload: dict[str, Any]) -> Answers:
 
 def read_tally(payload: dict[str, Any]) -> Answers:
     """Tally: `data.fields[]`, with choice answers given as option ids resolved to their texts."""
-    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    data = as_dict(payload.get("data"))
+    fields = [f for f in as_list(data.get("fields")) if isinstance(f, dict)]
     values: dict[str, Any] = {"form_name": data.get("formName")}
     known: dict[str, Any] = {}
-    for field in data.get("fields") or []:
-        if not isinstance(field, dict):
-            continue
+    for field in fields:
         value = _tally_value(field)
         for key in (field.get("label"), field.get("key")):
             if key:
@@ -39,11 +38,7 @@ def read_tally(payload: dict[str, Any]) -> Answers:
             known.setdefault("phone", value)
         elif kind == "INPUT_EMAIL" and not is_blank(value):
             known.setdefault("email", value)
-    labelled = {
-        str(f.get("label")): values.get(str(f.get("label")))
-        for f in data.get("fields") or []
-        if isinstance(f, dict) and f.get("label")
-    }
+    labelled = {str(f["label"]): values.get(str(f["label"])) for f in fields if f.get("label")}
     return Answers(
         values=values, known={**recognise(labelled), **known}, event_id=_text_id(payload.get("eventId"))
     )
@@ -52,9 +47,9 @@ def read_tally(payload: dict[str, Any]) -> Answers:
 def _tally_value(field: dict[str, Any]) -> Any:
     """An answer's value, with option ids replaced by the options' texts."""
     value = field.get("value")
-    options = {o.get("id"): o.get("text") for o in field.get("options") or [] if isinstance(o, dict)}
+    options = {str(o.get("id")): o.get("text") for o in as_list(field.get("options")) if isinstance(o, dict)}
     if options and isinstance(value, list):
-        return [options.get(v, v) for v in value]
+        return [options.get(str(v), v) for v in value]
     if options and isinstance(value, str):
         return options.get(value, value)
     return value
