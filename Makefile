@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test test-chaos lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,3 +25,6 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
+
+test-chaos: $(STAMP)  ## the long fault-injection run: 1,000 leads, 20 worker kills
+	CHAOS_LEADS=1000 CHAOS_KILLS=20 $(BIN)/python -m pytest -m chaos -v

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -202,3 +203,54 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: f
 def nothing_stored(redis: Redis) -> bool:
     """True when Redis holds no lead, job or dedup key (metrics counters may exist)."""
     return not [k for k in redis.keys("*") if not k.startswith(b"leadrelay:metrics:")]
+
+
+# Values the tests send or configure that must never reach a log line in clear.
+NEVER_LOGGED = (
+    "zap-secret-1",
+    "zap-secret-2",
+    ADMIN_TOKEN,
+    "tok-secret-123",
+    "s3cret-value",
+    "meta-app-secret",
+    "page-token-xyz",
+    "callbell-token-abc123",
+    "source-key-qwerty42",
+    "admin-token-xyz789",
+    "Lovelace",
+    "ada@example.com",
+    "4155550100",
+    "Grace Hopper",
+    "grace@example.com",
+)
+
+
+class _Capture(logging.Handler):
+    """Keeps every log line of the test process, formatted as leadrelay's own handler formats it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        own = next((h for h in logging.getLogger().handlers if getattr(h, "_leadrelay_handler", False)), None)
+        formatter = own.formatter if own and own.formatter else logging.Formatter("%(message)s")
+        self.lines.append(formatter.format(record))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_or_personal_data_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """After the whole suite, scan every log line (this process and every started process) for leaks."""
+    capture = _Capture()
+    logging.getLogger().addHandler(capture)
+    yield
+    logging.getLogger().removeHandler(capture)
+    base = tmp_path_factory.getbasetemp()
+    files = {p: p.read_text(errors="replace") for p in base.rglob("*.log") if p.name != "redis.log"}
+    leaks = [
+        (where, value)
+        for where, text in [("this process", "\n".join(capture.lines)), *files.items()]
+        for value in NEVER_LOGGED
+        if value in text
+    ]
+    assert not leaks, f"secrets or personal data in logs: {leaks[:5]}"

@@ -44,3 +44,14 @@ def test_rate_limit_holds_across_worker_processes(make_app, admin_headers, sandb
     assert stats["rate_limited"] == 0
     assert stats["peak_requests_per_second"] <= 18
     assert len(contacts(sandbox)) == 40
+
+
+def test_sigterm_lets_the_worker_finish_its_delivery(client, admin_headers, sandbox, start_worker):
+    configure(sandbox, latency_ms=1500)
+    worker = start_worker(CALLBELL_READ_TIMEOUT="5")
+    lead_id = post_lead(client)
+    wait_for(lambda: requests.get(f"{sandbox}/_sandbox/stats", timeout=5).json()["in_flight"] >= 1)
+    procs.stop(worker, sig=signal.SIGTERM, timeout=20)
+    assert worker.returncode == 0
+    assert lead(client, admin_headers, lead_id)["status"] == "delivered"  # finished before exiting
+    assert len(contacts(sandbox)) == 1

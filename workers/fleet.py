@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any
 
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
@@ -21,6 +24,9 @@ WORKER_TTL = 25
 # SimpleWorker sends no heartbeat while a job runs, and the job's own timeout stops it first,
 # so a live delivery is never taken for a lost one.
 HEARTBEAT_GRACE = 5
+# A worker that quit on an error is started again after 1, 2, 4 ... seconds, at most this long.
+MAX_RESTART_PAUSE = 30.0
+log = logging.getLogger("leadrelay.worker")
 
 
 class LeadWorker(SimpleWorker):
@@ -40,9 +46,29 @@ class LeadWorker(SimpleWorker):
 def run_fleet(redis: Redis, queues: list[str], processes: int, burst: bool) -> None:
     """Run `processes` workers (with the scheduler that delayed retries need) until stopped."""
     if processes == 1:
-        LeadWorker(queues, connection=redis).work(burst=burst, with_scheduler=True, logging_level="INFO")
+        _supervise(redis, queues, burst)
         return
+    # The pool starts a new process for any worker that dies.
     pool = WorkerPool(
         queues, connection=redis, num_workers=processes, worker_class=LeadWorker, serializer=JSONSerializer
     )
     pool.start(burst=burst, logging_level="INFO")
+
+
+def _supervise(redis: Redis, queues: list[str], burst: bool) -> None:
+    """Run one worker in this process, starting a new one if it quits on an error (Redis went away).
+
+    RQ's worker gives up when Redis vanishes in the middle of a job; the job itself is safe (RQ
+    finds it abandoned once Redis is back), but a worker that stays down delivers nothing.
+    """
+    pause = 1.0
+    while True:
+        worker = LeadWorker(queues, connection=redis)
+        try:
+            worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        except RedisError as exc:
+            log.error("worker stopped on a Redis error (%s); starting a new one", type(exc).__name__)
+        if burst or worker._shutdown_requested_date is not None:  # stopped by SIGTERM or Ctrl-C
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, MAX_RESTART_PAUSE)
