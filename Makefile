@@ -28,3 +28,6 @@ clean:
 
 test-chaos: $(STAMP)  ## the long fault-injection run: 1,000 leads, 20 worker kills
 	CHAOS_LEADS=1000 CHAOS_KILLS=20 $(BIN)/python -m pytest -m chaos -v
+
+bench: $(STAMP)  ## benchmarks (not part of make test): prints tables, writes bench-results/latest.json
+	$(BIN)/python -m tests.benchmarks.run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import phonenumbers
@@ -45,6 +46,7 @@ class PhoneText(Text):
     strip = False
 
 
+@functools.lru_cache(maxsize=4096)  # validation and building each parse the same number
 def parse_phone(raw: str, region: str) -> phonenumbers.PhoneNumber:
     """Parse a phone as people write it; raise ValueError with the reason when it is not valid."""
     text = raw.rstrip()

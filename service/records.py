@@ -58,7 +58,9 @@ class LeadStore:
         self.dead_retention = settings.dead_letter_retention_days * DAY
         self.dedup_window = settings.dedup_window_hours * 3600
 
-    def accept(self, lead: NewLead, dedup_key: str | None = None) -> tuple[str, str | None]:
+    def accept(
+        self, lead: NewLead, dedup_key: str | None = None, events: Callable[[Pipeline], None] | None = None
+    ) -> tuple[str, str | None]:
         """Store a lead and enqueue its delivery, both or neither; return (lead id, status if duplicate).
 
         The record, the dedup key and the RQ job go to Redis in one MULTI/EXEC: a crash before EXEC
@@ -92,6 +94,8 @@ class LeadStore:
                     pipe.expire(lead_key(lead_id), self.retention)
                     if key:
                         pipe.set(key, lead_id, ex=self.dedup_window)
+                    if events:
+                        events(pipe)  # metrics ride along in the same round trip
                     pipe.execute()
                     return lead_id, None
                 except WatchError:

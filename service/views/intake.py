@@ -8,6 +8,7 @@ import uuid
 
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from service import bodies, metrics
@@ -100,7 +101,9 @@ def intake(source_name: str) -> Response:
         reason="sender test lead, not delivered" if skip else "",
     )
     lead_id, duplicate_of = rt.store.accept(
-        lead, dedup_key(source.name, request.headers, answers.event_id, contact)
+        lead,
+        dedup_key(source.name, request.headers, answers.event_id, contact),
+        events=lambda pipe: _count_stored(pipe, lead.status),
     )
     g.outcome, g.lead_id = ("duplicate" if duplicate_of else lead.status), lead_id
     return _answer(source, lead_id, duplicate_of or lead.status, duplicate=duplicate_of is not None)
@@ -134,10 +137,17 @@ def _meta_notification(source: Source, payload: dict) -> Response:
     return jsonify(leads=results)  # Meta wants a 200
 
 
+def _count_stored(pipe: Pipeline, outcome: str) -> None:
+    """Count a stored lead inside the transaction that stores it (one round trip fewer per lead)."""
+    metrics.count(pipe, "leads_received", source=g.source, outcome=outcome)
+    metrics.observe(pipe, "intake_seconds", time.perf_counter() - g.started)
+    g.counted = True
+
+
 @bp.after_request
 def _record(response: Response) -> Response:
-    """Count every intake answer by source and outcome and time it; metrics never fail a request."""
-    if request.method != "POST" or "source" not in g:
+    """Count every other intake answer by source and outcome and time it; metrics never fail a request."""
+    if request.method != "POST" or "source" not in g or g.get("counted"):
         return response
     outcome = g.get("outcome") or (
         "unavailable" if response.status_code == 503 else f"http_{response.status_code}"

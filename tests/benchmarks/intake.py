@@ -1,0 +1,117 @@
+"""Intake: the full stack against a bare Flask ceiling, under the production gunicorn settings, with wrk."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from service.embedded_redis import free_port
+from tests.benchmarks.harness import BIN, Stack, median, start, stop, wait_http
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = """
+[sources.web]
+preset = "form"
+auth = "api_key"
+secret_env = "BENCH_KEY"
+tags = ["Website"]
+[sources.web.custom_fields]
+"Email" = "email"
+"""
+# Every request a different person (a different phone), so deduplication does not short-cut the work.
+WRK_SCRIPT = """
+counter = 0
+local form = "name=Ada+Lovelace&phone=%%28415%%29+555-%04d&email=ada%%40example.com&interest=Pricing"
+local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+request = function()
+  counter = counter + 1
+  return wrk.format("POST", "/v1/leads/web?key=bench-key-123", headers, string.format(form, counter % 10000))
+end
+"""
+
+
+def ensure_wrk() -> str:
+    """Find wrk, installing Debian's package when it is missing and we may."""
+    found = shutil.which("wrk")
+    if not found:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+        found = shutil.which("wrk")
+    if not found:
+        raise SystemExit("make bench needs wrk (apt-get install wrk)")
+    return found
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, connections: int, seconds: int, script: Path) -> dict[str, float]:
+    """One wrk run: requests/s, p50 and p99 latency in ms, and non-2xx answers."""
+    out = subprocess.run(
+        [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "non_2xx": float(bad.group(1)) if bad else 0.0}
+
+
+def serve(app: str, stack: Stack, workdir: Path, web_workers: int, port: int) -> object:
+    """Start gunicorn with the production config file on `app`."""
+    sources = workdir / "sources.toml"
+    sources.write_text(SOURCES)
+    env = {
+        "REDIS_URL": stack.redis.url,
+        "LEADRELAY_SOURCES": str(sources),
+        "BENCH_KEY": "bench-key-123",
+        "PORT": str(port),
+        "LEADRELAY_HOST": "127.0.0.1",
+        "WEB_CONCURRENCY": str(web_workers),
+    }
+    process = start(
+        [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), app],
+        env,
+        workdir / f"gunicorn-{port}.log",
+    )
+    wait_http(f"http://127.0.0.1:{port}/healthz" if "service" in app else f"http://127.0.0.1:{port}/")
+    return process
+
+
+def run(stack: Stack, workdir: Path, runs: int = 3, seconds: int = 5) -> dict:
+    """Full stack vs ceiling at 16 and 64 connections (medians of `runs`), then web-worker scaling."""
+    script = workdir / "post.lua"
+    script.write_text(WRK_SCRIPT)
+    full_port, bare_port = free_port(), free_port()
+    full = serve("service:create_app()", stack, workdir, 2, full_port)
+    bare = serve("tests.benchmarks.bare_app:create_app()", stack, workdir, 2, bare_port)
+    results: dict = {"runs": runs, "seconds": seconds, "by_connections": {}}
+    try:
+        for connections in (16, 64):
+            samples: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
+            for _ in range(runs):  # interleaved, so drift on a noisy machine hits both alike
+                samples["full"].append(wrk(f"http://127.0.0.1:{full_port}", connections, seconds, script))
+                samples["bare"].append(wrk(f"http://127.0.0.1:{bare_port}", connections, seconds, script))
+            row = {name: {k: median([s[k] for s in rows]) for k in rows[0]} for name, rows in samples.items()}
+            row["ratio"] = median(
+                [f["rps"] / b["rps"] for f, b in zip(samples["full"], samples["bare"], strict=True)]
+            )
+            results["by_connections"][str(connections)] = row
+    finally:
+        stop(full)
+        stop(bare)
+    results["web_workers"] = {}
+    for web_workers in (1, 2, 4, 8):
+        port = free_port()
+        process = serve("service:create_app()", stack, workdir, web_workers, port)
+        try:
+            results["web_workers"][str(web_workers)] = wrk(f"http://127.0.0.1:{port}", 16, 3, script)
+        finally:
+            stop(process)
+    return results
