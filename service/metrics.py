@@ -34,6 +34,11 @@ HELP = {
 }
 
 
+def field(name: str, **labels: str) -> str:
+    """The hash field of a counter, for writers that count inside a script."""
+    return _field(name, labels)
+
+
 def _field(name: str, labels: dict[str, str]) -> str:
     """Encode a metric name and its labels as one hash field: `name|k=v|k=v`."""
     return "|".join([name, *(f"{k}={v}" for k, v in sorted(labels.items()))])

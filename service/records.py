@@ -12,7 +12,6 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import WatchError
 from rq import Queue
 
 from service import metrics
@@ -42,6 +41,34 @@ class NewLead:
     reason: str = ""
 
 
+# Writes a lead unless its dedup key already names a stored one; then it takes back the job queued
+# just before it in the same transaction and answers the stored lead's id and status.
+# KEYS: lead, dedup key ("" for none), metrics counters, queue, job ("" for none).
+# ARGV: lead id, retention, dedup window, counter field if stored, counter field if duplicate,
+# job id ("" for none), then the record's field/value pairs.
+STORE_ONCE = """
+if KEYS[2] ~= '' then
+  local original = redis.call('GET', KEYS[2])
+  if original then
+    local status = redis.call('HGET', 'leadrelay:lead:' .. original, 'status')
+    if status then
+      if ARGV[6] ~= '' then
+        redis.call('LREM', KEYS[4], 0, ARGV[6])
+        redis.call('DEL', KEYS[5])
+      end
+      if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[5], 1) end
+      return {original, status}
+    end
+  end
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end
+return false
+"""
+
+
 def lead_key(lead_id: str) -> str:
     """Return the Redis key of a lead record."""
     return f"{KEY_PREFIX}:lead:{lead_id}"
@@ -51,6 +78,7 @@ class LeadStore:
     """Reads and writes lead records; every write that must go together goes in one transaction."""
 
     def __init__(self, redis: Redis, queue: Queue, settings: Settings):
+        self._store_once = redis.register_script(STORE_ONCE)
         self.redis = redis
         self.queue = queue
         self.job_timeout = settings.job_timeout
@@ -59,47 +87,42 @@ class LeadStore:
         self.dedup_window = settings.dedup_window_hours * 3600
 
     def accept(
-        self, lead: NewLead, dedup_key: str | None = None, events: Callable[[Pipeline], None] | None = None
+        self,
+        lead: NewLead,
+        dedup_key: str | None = None,
+        counters: tuple[str, str] = ("", ""),
+        events: Callable[[Pipeline], None] | None = None,
     ) -> tuple[str, str | None]:
         """Store a lead and enqueue its delivery, both or neither; return (lead id, status if duplicate).
 
-        The record, the dedup key and the RQ job go to Redis in one MULTI/EXEC: a crash before EXEC
-        stores nothing (the sender got no 202 and retries), a crash after it leaves all three, so a
-        lead answered 202 always has a job that will deliver it. WATCH on the dedup key makes two
-        copies of one lead arriving together store it once.
+        One MULTI/EXEC, one round trip: the RQ job's commands and a script that, unless the dedup
+        key names a stored lead, writes the record and the dedup key. A crash before EXEC stores
+        nothing (the sender got no 202 and retries); after it, record and job both exist. For a
+        duplicate the script writes nothing and takes the just-queued job back out.
+        `counters` are the metrics fields counted for a stored lead and for a duplicate.
         """
         lead_id = uuid.uuid4().hex
-        key = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else None
+        fields = {**self._new_record(lead_id, lead), "status": lead.status}
+        job_key = ""
         with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    if key:
-                        pipe.watch(key)
-                        original = pipe.get(key)
-                        if original is not None:
-                            status = pipe.hget(lead_key(original.decode()), "status")
-                            if status is not None:
-                                pipe.unwatch()
-                                return original.decode(), status.decode()
-                    pipe.multi()
-                    fields = {**self._new_record(lead_id, lead), "status": "queued"}
-                    if lead.enqueue:
-                        job = enqueue_delivery(
-                            self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout
-                        )
-                        fields["job_id"] = job.id
-                    else:
-                        fields["status"] = lead.status
-                    pipe.hset(lead_key(lead_id), mapping=fields)
-                    pipe.expire(lead_key(lead_id), self.retention)
-                    if key:
-                        pipe.set(key, lead_id, ex=self.dedup_window)
-                    if events:
-                        events(pipe)  # metrics ride along in the same round trip
-                    pipe.execute()
-                    return lead_id, None
-                except WatchError:
-                    continue  # another copy of this lead was stored meanwhile: answer it as a duplicate
+            pipe.multi()
+            if lead.enqueue:
+                job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
+                fields["job_id"], job_key = job.id, job.key
+            flat = [part for pair in fields.items() for part in pair]
+            script_at = len(pipe)
+            dedup = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else ""
+            self._store_once(
+                keys=[lead_key(lead_id), dedup, metrics.COUNTERS, self.queue.key, job_key],
+                args=[lead_id, self.retention, self.dedup_window, *counters, fields.get("job_id", ""), *flat],
+                client=pipe,
+            )
+            if events:
+                events(pipe)  # metrics ride along in the same round trip
+            original = pipe.execute()[script_at]
+        if original:
+            return original[0].decode(), original[1].decode()
+        return lead_id, None
 
     def reject(self, lead: NewLead, errors: dict[str, Any]) -> str:
         """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""

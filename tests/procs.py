@@ -16,9 +16,14 @@ LEADRELAY = str(Path(sys.executable).with_name("leadrelay"))
 
 def start(args: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> subprocess.Popen:
     """Start `leadrelay ARGS` in its own process group, output to `log`."""
+    return run([LEADRELAY, *args], env, log)
+
+
+def run(command: list[str], env: dict[str, str] | None = None, log: Path | None = None) -> subprocess.Popen:
+    """Start any command in its own process group, output to `log`."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (handed to the child)
     return subprocess.Popen(
-        [LEADRELAY, *args],
+        command,
         env={**os.environ, **(env or {})},
         stdout=out,
         stderr=subprocess.STDOUT,
@@ -33,9 +38,9 @@ def wait_http(url: str, process: subprocess.Popen, timeout: float = 20.0) -> Non
         if process.poll() is not None:
             raise RuntimeError(f"process exited with {process.returncode} before {url} answered")
         try:
-            requests.get(url, timeout=1)
+            requests.get(url, timeout=2)
             return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or still loading the app
             time.sleep(0.1)
     raise RuntimeError(f"{url} did not answer within {timeout:.0f}s")
 

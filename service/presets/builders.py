@@ -57,16 +57,22 @@ def _tally_value(field: dict[str, Any]) -> Any:
 
 def read_unbounce(payload: dict[str, Any]) -> Answers:
     """Unbounce: the answers are JSON in the form field `data.json`, every value an array."""
-    raw = payload.get("data.json") or "{}"
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else {}
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"data.json is not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise PayloadError("data.json must hold a JSON object")
+    data = _embedded_json(payload, "data.json")
     values = {k: _single(v) for k, v in data.items()}
     values.update({k: payload.get(k) for k in ("page_id", "page_url", "variant") if k in payload})
     return Answers(values=values, known=recognise(values))
+
+
+def _embedded_json(payload: dict[str, Any], field: str) -> dict[str, Any]:
+    """Parse the JSON object some senders put inside one form field."""
+    raw = payload.get(field) or "{}"
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else {}
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"{field} is not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise PayloadError(f"{field} must hold a JSON object")
+    return data
 
 
 def _single(value: Any) -> Any:
@@ -103,13 +109,7 @@ def read_elementor(payload: dict[str, Any]) -> Answers:
 
 def read_jotform(payload: dict[str, Any]) -> Answers:
     """Jotform: `rawRequest` holds JSON keyed `q<N>_<slug>`; names and phones arrive as objects."""
-    raw = payload.get("rawRequest") or "{}"
-    try:
-        data = json.loads(raw) if isinstance(raw, str) else {}
-    except json.JSONDecodeError as exc:
-        raise PayloadError(f"rawRequest is not valid JSON: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise PayloadError("rawRequest must hold a JSON object")
+    data = _embedded_json(payload, "rawRequest")
     values: dict[str, Any] = {"form_title": payload.get("formTitle"), "form_id": payload.get("formID")}
     known: dict[str, Any] = {}
     for key, value in data.items():

@@ -103,7 +103,8 @@ def intake(source_name: str) -> Response:
     lead_id, duplicate_of = rt.store.accept(
         lead,
         dedup_key(source.name, request.headers, answers.event_id, contact),
-        events=lambda pipe: _count_stored(pipe, lead.status),
+        _counters(lead.status),
+        _timed,
     )
     g.outcome, g.lead_id = ("duplicate" if duplicate_of else lead.status), lead_id
     return _answer(source, lead_id, duplicate_of or lead.status, duplicate=duplicate_of is not None)
@@ -137,11 +138,18 @@ def _meta_notification(source: Source, payload: dict) -> Response:
     return jsonify(leads=results)  # Meta wants a 200
 
 
-def _count_stored(pipe: Pipeline, outcome: str) -> None:
-    """Count a stored lead inside the transaction that stores it (one round trip fewer per lead)."""
-    metrics.count(pipe, "leads_received", source=g.source, outcome=outcome)
+def _counters(outcome: str) -> tuple[str, str]:
+    """The metrics fields the store counts a lead under: stored with `outcome`, or a duplicate."""
+    g.counted = True  # counted inside the transaction that stores it: one round trip fewer per lead
+    return (
+        metrics.field("leads_received", source=g.source, outcome=outcome),
+        metrics.field("leads_received", source=g.source, outcome="duplicate"),
+    )
+
+
+def _timed(pipe: Pipeline) -> None:
+    """Observe the intake latency inside the storing transaction."""
     metrics.observe(pipe, "intake_seconds", time.perf_counter() - g.started)
-    g.counted = True
 
 
 @bp.after_request

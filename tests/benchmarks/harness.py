@@ -2,56 +2,30 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import requests
 
 from service.embedded_redis import EmbeddedRedis, free_port
+from tests import procs
 
 LEADRELAY = str(Path(sys.executable).with_name("leadrelay"))
 BIN = Path(sys.executable).parent
 
 
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start a command in its own session, output to `log`."""
-    return subprocess.Popen(
-        args,
-        env={**os.environ, **env},
-        stdout=open(log, "ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    """Start a command in its own process group, output to `log`."""
+    return procs.run(command, env, log)
 
 
 def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the process group; SIGKILL it after 20 s."""
-    import signal
-
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_http(url: str, timeout: float = 30) -> None:
-    """Wait until `url` answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer")
+    """SIGTERM the process group; SIGKILL it if it lingers."""
+    procs.stop(process, timeout=20)
 
 
 def tree(process: subprocess.Popen) -> list[psutil.Process]:
@@ -61,14 +35,12 @@ def tree(process: subprocess.Popen) -> list[psutil.Process]:
 
 
 def cpu_seconds(processes: list[psutil.Process]) -> float:
-    """User + system CPU seconds of still-running processes."""
+    """CPU seconds of running processes and of the children they have reaped (RQ's forked horses)."""
     total = 0.0
     for p in processes:
-        try:
+        with contextlib.suppress(psutil.Error):
             t = p.cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
+            total += t.user + t.system + t.children_user + t.children_system
     return total
 
 
@@ -88,7 +60,7 @@ class Stack:
             {},
             workdir / "sandbox.log",
         )
-        wait_http(f"{self.sandbox_url}/healthz")
+        procs.wait_http(f"{self.sandbox_url}/healthz", self.sandbox)
 
     @property
     def sandbox_url(self) -> str:
