@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -65,7 +66,7 @@ class RedisCollector:
 
     def collect(self) -> Iterator[Any]:
         """Yield every metric family."""
-        from service.records import DEAD_INDEX
+        from service.records import DEAD_INDEX  # records counts with this module: import late
 
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(COUNTERS)
@@ -94,8 +95,6 @@ class RedisCollector:
         """Seconds since the job at the head of the queue was enqueued (0 for an empty queue)."""
         if not job_id:
             return 0.0
-        from datetime import datetime
-
         enqueued = self.redis.hget(f"rq:job:{job_id.decode()}", "enqueued_at")
         if not enqueued:
             return 0.0

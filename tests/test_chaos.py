@@ -99,7 +99,8 @@ def test_redis_restart_keeps_queued_leads_and_scheduled_retries(make_app, sandbo
         server.start()
         configure(sandbox, error_rate=0.0)
         lead_ids += post_many(client, 10, start=30)
-        all_delivered(Redis.from_url(server.url), lead_ids, timeout=90)
+        # Scheduled retries resume once RQ's scheduler lock (61 s) left by the stopped scheduler expires.
+        all_delivered(Redis.from_url(server.url), lead_ids, timeout=180)
         assert_one_contact_per_lead(sandbox, 40)
     finally:
         server.stop()

@@ -14,7 +14,7 @@ from service import bodies
 from service.errors import PayloadError
 from service.mapping import build_contact, contact_from
 from service.presets.ads import read_meta_lead
-from service.records import DEAD_INDEX, DEAD_STATUSES, LeadStore, decode_record, lead_key
+from service.records import DEAD_INDEX, DEAD_STATUSES, LeadStore, decode_record, iso, lead_key
 from service.sources import Source
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -129,8 +129,6 @@ def purge(store: LeadStore, flt: Filter = Filter()) -> int:
 
 def summary(record: dict[str, Any]) -> dict[str, Any]:
     """The short form of a dead letter, for listings."""
-    from service.records import iso
-
     return {
         "id": record["id"],
         "source": record["source"],
