@@ -22,6 +22,9 @@ KEY_PREFIX = "leadrelay"
 DEAD_INDEX = f"{KEY_PREFIX}:dead"  # sorted set: lead id -> time it became a dead letter
 DEAD_STATUSES = ("dead", "rejected")
 DEDUP_PREFIX = f"{KEY_PREFIX}:dedup:"
+# sorted set: lead id -> when its job should have run; what the sweeper checks for lost jobs
+PENDING_INDEX = f"{KEY_PREFIX}:pending"
+PENDING_STATUSES = ("queued", "retrying")
 DAY = 86_400
 # A lead keeps its latest exchanges with Callbell; older ones are dropped so a record stays small.
 MAX_EXCHANGES = 50
@@ -43,7 +46,7 @@ class NewLead:
 
 # Writes a lead unless its dedup key already names a stored one; then it takes back the job queued
 # just before it in the same transaction and answers the stored lead's id and status.
-# KEYS: lead, dedup key ("" for none), metrics counters, queue, job ("" for none).
+# KEYS: lead, dedup key ("" for none), metrics counters, queue, job ("" for none), pending index.
 # ARGV: lead id, retention, dedup window, counter field if stored, counter field if duplicate,
 # job id ("" for none), then the record's field/value pairs.
 STORE_ONCE = """
@@ -64,6 +67,7 @@ if KEYS[2] ~= '' then
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 7))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+if ARGV[6] ~= '' then redis.call('ZADD', KEYS[6], redis.call('TIME')[1], ARGV[1]) end
 if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end
 return false
 """
@@ -113,7 +117,7 @@ class LeadStore:
             script_at = len(pipe)
             dedup = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else ""
             self._store_once(
-                keys=[lead_key(lead_id), dedup, metrics.COUNTERS, self.queue.key, job_key],
+                keys=[lead_key(lead_id), dedup, metrics.COUNTERS, self.queue.key, job_key, PENDING_INDEX],
                 args=[lead_id, self.retention, self.dedup_window, *counters, fields.get("job_id", ""), *flat],
                 client=pipe,
             )
@@ -183,6 +187,7 @@ class LeadStore:
             )
             pipe.hdel(key, "reason", "errors", "dead_at", "next_attempt_at")
             pipe.zrem(DEAD_INDEX, lead_id)
+            pipe.zadd(PENDING_INDEX, {lead_id: time.time()})
             pipe.expire(key, self.retention)
             pipe.execute()
 
@@ -241,6 +246,10 @@ class LeadStore:
                 metrics.count(pipe, "dead_letters_created", status=status)
             else:
                 pipe.expire(key, self.retention)
+            if status in PENDING_STATUSES:
+                pipe.zadd(PENDING_INDEX, {lead_id: fields.get("next_attempt_at", now)})
+            else:
+                pipe.zrem(PENDING_INDEX, lead_id)
             if events:
                 events(pipe)  # metrics ride along in the same round trip
             pipe.execute()
@@ -250,8 +259,56 @@ class LeadStore:
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(lead_key(lead_id))
             pipe.zrem(DEAD_INDEX, lead_id)
-            deleted, _ = pipe.execute()
+            pipe.zrem(PENDING_INDEX, lead_id)
+            deleted, _, _ = pipe.execute()
         return bool(deleted)
+
+    def revive_lost(self, grace: float, limit: int = 50) -> int:
+        """Give a new job to pending leads whose job vanished (RQ can lose one when Redis or a worker
+        dies between its steps); return how many. A lead whose job is alive is checked again later.
+        """
+        from rq.job import Job, JobStatus
+
+        due = [
+            i.decode()
+            for i in self.redis.zrangebyscore(PENDING_INDEX, "-inf", time.time() - grace, start=0, num=limit)
+        ]
+        revived = 0
+        for lead_id in due:
+            status, job_id = self.redis.hmget(lead_key(lead_id), "status", "job_id")
+            if status is None or status.decode() not in PENDING_STATUSES:
+                self.redis.zrem(PENDING_INDEX, lead_id)
+                continue
+            job = (
+                Job.fetch(job_id.decode(), connection=self.redis, serializer=self.queue.serializer)
+                if (job_id and self.redis.exists(f"rq:job:{job_id.decode()}"))
+                else None
+            )
+            if job is not None and self._alive(job, JobStatus):
+                self.redis.zadd(PENDING_INDEX, {lead_id: time.time()})
+                continue
+            with self.redis.pipeline(transaction=True) as pipe:
+                pipe.multi()
+                new_job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
+                pipe.hset(lead_key(lead_id), "job_id", new_job.id)
+                pipe.zadd(PENDING_INDEX, {lead_id: time.time()})
+                pipe.execute()
+            revived += 1
+        return revived
+
+    def _alive(self, job: Any, statuses: Any) -> bool:
+        """True when RQ still holds the job where a worker or the scheduler will find it."""
+        status = job.get_status(refresh=False)
+        if status == statuses.DEFERRED:
+            return True
+        if status == statuses.STARTED:  # RQ's abandoned-job cleanup needs its registry entry
+            started = self.queue.started_job_registry.key
+            return any(True for _ in self.redis.zscan_iter(started, match=f"{job.id}:*", count=1000))
+        if status == statuses.SCHEDULED:
+            return self.redis.zscore(f"rq:scheduled:{self.queue.name}", job.id) is not None
+        if status == statuses.QUEUED:
+            return self.redis.lpos(self.queue.key, job.id) is not None
+        return False
 
     def get(self, lead_id: str) -> dict[str, Any] | None:
         """Return the decoded record, or None when there is no such lead."""

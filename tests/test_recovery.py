@@ -55,3 +55,17 @@ def test_sigterm_lets_the_worker_finish_its_delivery(client, admin_headers, sand
     assert worker.returncode == 0
     assert lead(client, admin_headers, lead_id)["status"] == "delivered"  # finished before exiting
     assert len(contacts(sandbox)) == 1
+
+
+def test_lead_whose_job_rq_lost_gets_a_new_one(make_app, admin_headers, sandbox, start_worker, redis):
+    client = make_app(job_timeout=5).test_client()
+    lead_id = post_lead(client)
+    # What RQ can leave behind when Redis or a worker dies between its steps: a lead with no job.
+    job_id = redis.hget(f"leadrelay:lead:{lead_id}", "job_id")
+    redis.lrem("rq:queue:leadrelay", 0, job_id)
+    redis.delete(b"rq:job:" + job_id)
+    start_worker(LEADRELAY_JOB_TIMEOUT="5")
+    record = final(client, admin_headers, lead_id, timeout=60)
+    assert record["status"] == "delivered"
+    assert record["job_id"] != job_id.decode()
+    assert len(contacts(sandbox)) == 1

@@ -24,6 +24,8 @@ WORKER_TTL = 25
 # SimpleWorker sends no heartbeat while a job runs, and the job's own timeout stops it first,
 # so a live delivery is never taken for a lost one.
 HEARTBEAT_GRACE = 5
+# A pending lead whose job has not run this long after it should have is checked for a lost job.
+LOST_JOB_GRACE = 10
 # A worker that quit on an error is started again after 1, 2, 4 ... seconds, at most this long.
 MAX_RESTART_PAUSE = 30.0
 log = logging.getLogger("leadrelay.worker")
@@ -37,6 +39,20 @@ class LeadWorker(SimpleWorker):
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         kwargs["serializer"] = JSONSerializer
         super().__init__(*args, **kwargs)
+
+    def run_maintenance_tasks(self) -> None:
+        """RQ's maintenance, then a sweep for pending leads whose job RQ lost."""
+        super().run_maintenance_tasks()
+        from workers.jobs import context
+
+        try:
+            ctx = context()
+            revived = ctx.store.revive_lost(grace=ctx.settings.job_timeout + LOST_JOB_GRACE)
+        except RedisError as exc:
+            log.warning("lost-job sweep skipped: %s", type(exc).__name__)
+            return
+        if revived:
+            log.warning("gave %d lead(s) a new delivery job: their job was lost", revived)
 
     def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
         """Presume a started job lost soon after its timeout instead of a minute later."""
