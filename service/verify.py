@@ -30,7 +30,9 @@ def verify_none(inbound: Inbound, secrets: tuple[str, ...]) -> None:
 
 def verify_api_key(inbound: Inbound, secrets: tuple[str, ...]) -> None:
     """Accept a shared key from `X-Api-Key`, `Authorization: Bearer` or `?key=`."""
-    offered = inbound.headers.get("X-Api-Key") or _bearer(inbound.headers) or inbound.args.get("key") or ""
+    offered = (
+        inbound.headers.get("X-Api-Key") or bearer_token(inbound.headers) or inbound.args.get("key") or ""
+    )
     if not offered:
         raise VerificationError("missing API key: send X-Api-Key, Authorization: Bearer or ?key=")
     if not matches_any(offered, secrets):
@@ -42,7 +44,7 @@ def matches_any(offered: str, secrets: tuple[str, ...]) -> bool:
     return _equals_one(offered, list(secrets))
 
 
-def _bearer(headers: Mapping[str, str]) -> str:
+def bearer_token(headers: Mapping[str, str]) -> str:
     """Return the token of an `Authorization: Bearer` header, or an empty string."""
     scheme, _, token = headers.get("Authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""

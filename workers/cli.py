@@ -57,15 +57,8 @@ def _make_filter(
     source: str | None, status: str | None, since: str | None, older_than: str | None = None
 ) -> deadletters.Filter:
     """Build a Filter, turning a bad time into a usage error."""
-    import time
-
     try:
-        return deadletters.Filter(
-            source=source,
-            status=status,
-            since=deadletters.parse_since(since) if since else None,
-            until=time.time() - deadletters.parse_duration(older_than) if older_than else None,
-        )
+        return deadletters.Filter.parse(source, status, since, older_than)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
 

@@ -53,6 +53,22 @@ class Filter:
         if self.status and self.status not in DEAD_STATUSES:
             raise ValueError(f"status: must be one of {', '.join(DEAD_STATUSES)}")
 
+    @classmethod
+    def parse(
+        cls,
+        source: str | None = None,
+        status: str | None = None,
+        since: str | None = None,
+        older_than: str | None = None,
+    ) -> Filter:
+        """Build a filter from the words an operator types; a bad value raises ValueError."""
+        return cls(
+            source=source or None,
+            status=status or None,
+            since=parse_since(since) if since else None,
+            until=time.time() - parse_duration(older_than) if older_than else None,
+        )
+
 
 def list_dead(store: LeadStore, flt: Filter = Filter(), limit: int = 1000) -> list[dict[str, Any]]:
     """Return matching dead letters, newest first; index entries of expired records are dropped."""

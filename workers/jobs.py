@@ -19,14 +19,13 @@ from service.logs import mask_phone
 from service.mapping import contact_from
 from service.presets.ads import read_meta_lead
 from service.records import LeadStore
-from service.runtime import connect_redis
+from service.runtime import Runtime
 from service.settings import Settings
-from service.sources import Source, load_sources
+from service.sources import Source
 from workers.callbell import CallbellClient, UpstreamError
 from workers.delivery import deliver_contact
 from workers.meta import fetch_lead
 from workers.policy import RetryPolicy
-from workers.queueing import make_queue
 from workers.ratelimit import CallbellRateLimit
 
 log = logging.getLogger("leadrelay.delivery")
@@ -50,23 +49,20 @@ class WorkerContext:
 
 @functools.cache
 def context() -> WorkerContext:
-    """Build the worker context from the environment, once per process."""
+    """Build the worker context from the environment, once per process (the app's Runtime, plus a client)."""
     from importlib.metadata import version
 
-    settings = Settings.load()
-    redis = connect_redis(settings.redis_url)
-    store = LeadStore(redis, make_queue(redis, settings.queue_name), settings)
-    limiter = CallbellRateLimit(settings.redis_url, settings.callbell_max_rps)
+    rt = Runtime.start(Settings.load())
+    settings = rt.settings
     client = CallbellClient(
         settings.callbell_api_url,
         settings.callbell_api_token,
-        limiter,
+        CallbellRateLimit(settings.redis_url, settings.callbell_max_rps),
         user_agent=f"leadrelay/{version('leadrelay')}",
         read_timeout=settings.callbell_read_timeout,
     )
-    sources = load_sources(settings.sources_path)
     return WorkerContext(
-        settings, store, client, RetryPolicy.parse(settings.retry_schedule), sources, requests.Session()
+        settings, rt.store, client, RetryPolicy.parse(settings.retry_schedule), rt.sources, requests.Session()
     )
 
 

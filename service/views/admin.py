@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -14,8 +13,8 @@ from service.api_schemas import DeadLetterFilterSchema, LeadSchema
 from service.problems import problem
 from service.records import public_view
 from service.runtime import runtime
-from service.verify import matches_any
-from workers.deadletters import Filter, list_dead, parse_duration, parse_since, replay, summary
+from service.verify import bearer_token, matches_any
+from workers.deadletters import Filter, list_dead, replay, summary
 
 bp = Blueprint("admin", __name__)
 
@@ -26,10 +25,10 @@ def admin_only(view: Callable[..., Response]) -> Callable[..., Response]:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Response:
         token = runtime().settings.admin_token
-        scheme, _, offered = request.headers.get("Authorization", "").partition(" ")
         if not token:
             return problem(401, "the admin API is disabled: set LEADRELAY_ADMIN_TOKEN")
-        if scheme.lower() != "bearer" or not matches_any(offered.strip(), (token,)):
+        offered = bearer_token(request.headers)
+        if not offered or not matches_any(offered, (token,)):
             return problem(401, "missing or wrong admin token (Authorization: Bearer ...)")
         return view(*args, **kwargs)
 
@@ -47,13 +46,8 @@ def show_lead(lead_id: str) -> Response:
 
 def _filter_from(values: Any) -> Filter:
     """Build a dead-letter filter from query or body values; a bad value raises ValueError."""
-    since = values.get("since")
-    older_than = values.get("older_than")
-    return Filter(
-        source=values.get("source") or None,
-        status=values.get("status") or None,
-        since=parse_since(since) if since else None,
-        until=time.time() - parse_duration(older_than) if older_than else None,
+    return Filter.parse(
+        values.get("source"), values.get("status"), values.get("since"), values.get("older_than")
     )
 
 
