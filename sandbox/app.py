@@ -95,6 +95,13 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
         if "started" in g:
             state.end()
 
+    def _check_body(body: dict[str, Any], allowed: tuple[str, ...], refusal: str) -> Response | None:
+        """422 for parameters outside `allowed`, then the account checks of `_check_known`."""
+        extra = sorted(set(body) - set(allowed))
+        if extra:
+            return error(422, f"{refusal}: {', '.join(extra)}")
+        return _check_known(body)
+
     def _check_known(body: dict[str, Any]) -> Response | None:
         """422 for unknown tags, custom fields or users, and for non-text custom field values."""
         tags = body.get("tags") or []
@@ -122,10 +129,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
         missing = [k for k in ("identifier", "source", "name") if not body.get(k)]
         if missing:
             return error(422, f"missing required parameters: {', '.join(missing)}", missing=missing)
-        extra = sorted(set(body) - set(CONTACT_FIELDS))
-        if extra:
-            return error(422, f"unknown parameters: {', '.join(extra)}")
-        problem = _check_known(body)
+        problem = _check_body(body, CONTACT_FIELDS, "unknown parameters")
         if problem:
             return problem
         contact = state.create(body)
@@ -146,10 +150,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
     @app.patch("/v1/contacts/<contact_uuid>")
     def patch_contact(contact_uuid: str) -> Response:
         body = request.get_json()
-        extra = sorted(set(body) - set(PATCH_FIELDS))
-        if extra:
-            return error(422, f"cannot be changed: {', '.join(extra)}")
-        problem = _check_known(body)
+        problem = _check_body(body, PATCH_FIELDS, "cannot be changed")
         if problem:
             return problem
         contact = state.update(contact_uuid, body)

@@ -201,14 +201,18 @@ class LeadStore:
                 mapping={
                     "status": "rejected",
                     "reason": "failed validation",
-                    "dead_at": now,
                     "errors": json.dumps(errors),
                     "updated_at": now,
                 },
             )
-            pipe.zadd(DEAD_INDEX, {lead_id: now})
-            pipe.expire(key, self.dead_retention)
+            self._index_dead(pipe, lead_id, now)
             pipe.execute()
+
+    def _index_dead(self, pipe: Pipeline, lead_id: str, now: float) -> None:
+        """Make a stored lead a dead letter: listed, timed, and kept for the dead-letter retention."""
+        pipe.hset(lead_key(lead_id), "dead_at", now)
+        pipe.zadd(DEAD_INDEX, {lead_id: now})
+        pipe.expire(lead_key(lead_id), self.dead_retention)
 
     def save_fetched(self, lead_id: str, lead: dict[str, Any]) -> None:
         """Keep a lead fetched from its sender (Meta), so a replay need not fetch it again."""
@@ -240,9 +244,7 @@ class LeadStore:
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=mapping)
             if status in DEAD_STATUSES:
-                pipe.hset(key, "dead_at", now)
-                pipe.zadd(DEAD_INDEX, {lead_id: now})
-                pipe.expire(key, self.dead_retention)
+                self._index_dead(pipe, lead_id, now)
                 metrics.count(pipe, "dead_letters_created", status=status)
             else:
                 pipe.expire(key, self.retention)
