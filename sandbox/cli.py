@@ -40,6 +40,12 @@ def _names(_ctx: click.Context, _param: click.Parameter, value: str | None) -> l
     help="known custom fields, comma-separated (default: any)",
 )
 @click.option("--users", envvar="SANDBOX_USERS", callback=_names, help="known user emails (default: any)")
+@click.option(
+    "--duplicate-contacts",
+    envvar="SANDBOX_DUPLICATE_CONTACTS",
+    is_flag=True,
+    help="a second POST /contacts for a known phone creates a second contact (worst case)",
+)
 @click.option("--threads", envvar="SANDBOX_THREADS", default=DEFAULT_THREADS, show_default=True, type=int)
 def sandbox(host: str, port: int, threads: int, **config: object) -> None:
     """Run a local stand-in for Callbell's contacts API, with fault injection."""

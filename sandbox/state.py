@@ -32,6 +32,9 @@ class SandboxConfigSchema(Schema):
     tags = fields.List(fields.String(), allow_none=True, load_default=None)
     custom_fields = fields.List(fields.String(), allow_none=True, load_default=None)
     users = fields.List(fields.String(), allow_none=True, load_default=None)
+    # The worst case of what Callbell leaves undocumented: a second POST for a known phone creates a
+    # second contact instead of being refused, so tests can prove leadrelay never relies on a refusal.
+    duplicate_contacts = fields.Boolean(load_default=False)
 
 
 def digits(phone: str) -> str:
@@ -114,10 +117,10 @@ class SandboxState:
         return [] if known is None else sorted(set(names) - set(known))
 
     def create(self, body: dict[str, Any]) -> dict[str, Any] | None:
-        """Create a contact; None when one with that identifier exists already."""
+        """Create a contact; None when one with that identifier exists already (unless duplicates are on)."""
         with self.lock:
             key = digits(body["identifier"])
-            if key in self.by_phone:
+            if key in self.by_phone and not self.config["duplicate_contacts"]:
                 return None
             contact_uuid = uuid.uuid4().hex
             contact = {
@@ -133,7 +136,7 @@ class SandboxState:
                 "customFields": dict(body.get("custom_fields") or {}),
             }
             self.contacts[contact_uuid] = contact
-            self.by_phone[key] = contact_uuid
+            self.by_phone.setdefault(key, contact_uuid)  # a look-up finds the first
             return dict(contact)
 
     def find_phone(self, phone: str) -> dict[str, Any] | None:

@@ -42,8 +42,8 @@ class EmbeddedRedis:
         """The redis:// URL of this server."""
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        """Start the server and wait until it answers PING."""
+    def start(self, timeout: float = 10.0, wait: bool = True) -> EmbeddedRedis:
+        """Start the server and (unless `wait` is False) wait until it answers PING."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             find_redis_server(),
@@ -67,6 +67,8 @@ class EmbeddedRedis:
         self.process = subprocess.Popen(
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
+        if not wait:
+            return self
         deadline = time.monotonic() + timeout
         client = Redis(port=self.port, socket_connect_timeout=0.5)
         while time.monotonic() < deadline:

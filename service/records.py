@@ -12,9 +12,11 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import WatchError
 from rq import Queue
 
 from service import metrics
+from service.lease import LeaseLost, Leases, lease_key
 from service.settings import Settings
 from workers.queueing import enqueue_delivery
 
@@ -89,6 +91,7 @@ class LeadStore:
         self.retention = settings.lead_retention_days * DAY
         self.dead_retention = settings.dead_letter_retention_days * DAY
         self.dedup_window = settings.dedup_window_hours * 3600
+        self.leases = Leases(redis, PENDING_STATUSES)
 
     def accept(
         self,
@@ -229,9 +232,14 @@ class LeadStore:
         attempt_count: int,
         exchanges: list[dict[str, Any]],
         events: Callable[[Pipeline], None] | None = None,
+        lease_token: str = "",
         **fields: Any,
     ) -> None:
-        """Record an attempt's exchanges and the lead's new status in one transaction."""
+        """Record an attempt's exchanges and the lead's new status in one transaction.
+
+        With `lease_token`, the write happens only while that token holds the lead's lease, and
+        gives the lease back; otherwise LeaseLost is raised and nothing is written.
+        """
         key = lead_key(lead_id)
         now = time.time()
         mapping = {
@@ -242,6 +250,11 @@ class LeadStore:
             **fields,
         }
         with self.redis.pipeline(transaction=True) as pipe:
+            if lease_token:
+                pipe.watch(lease_key(lead_id))
+                if pipe.get(lease_key(lead_id)) != lease_token.encode():
+                    raise LeaseLost(lead_id)
+                pipe.multi()
             pipe.hset(key, mapping=mapping)
             if status in DEAD_STATUSES:
                 self._index_dead(pipe, lead_id, now)
@@ -254,7 +267,12 @@ class LeadStore:
                 pipe.zrem(PENDING_INDEX, lead_id)
             if events:
                 events(pipe)  # metrics ride along in the same round trip
-            pipe.execute()
+            if lease_token:
+                pipe.delete(lease_key(lead_id))
+            try:
+                pipe.execute()
+            except WatchError:
+                raise LeaseLost(lead_id) from None
 
     def delete(self, lead_id: str) -> bool:
         """Remove a lead for good; False when there was none."""
@@ -264,53 +282,6 @@ class LeadStore:
             pipe.zrem(PENDING_INDEX, lead_id)
             deleted, _, _ = pipe.execute()
         return bool(deleted)
-
-    def revive_lost(self, grace: float, limit: int = 50) -> int:
-        """Give a new job to pending leads whose job vanished (RQ can lose one when Redis or a worker
-        dies between its steps); return how many. A lead whose job is alive is checked again later.
-        """
-        from rq.job import Job, JobStatus
-
-        due = [
-            i.decode()
-            for i in self.redis.zrangebyscore(PENDING_INDEX, "-inf", time.time() - grace, start=0, num=limit)
-        ]
-        revived = 0
-        for lead_id in due:
-            status, job_id = self.redis.hmget(lead_key(lead_id), "status", "job_id")
-            if status is None or status.decode() not in PENDING_STATUSES:
-                self.redis.zrem(PENDING_INDEX, lead_id)
-                continue
-            job = (
-                Job.fetch(job_id.decode(), connection=self.redis, serializer=self.queue.serializer)
-                if (job_id and self.redis.exists(f"rq:job:{job_id.decode()}"))
-                else None
-            )
-            if job is not None and self._alive(job, JobStatus):
-                self.redis.zadd(PENDING_INDEX, {lead_id: time.time()})
-                continue
-            with self.redis.pipeline(transaction=True) as pipe:
-                pipe.multi()
-                new_job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
-                pipe.hset(lead_key(lead_id), "job_id", new_job.id)
-                pipe.zadd(PENDING_INDEX, {lead_id: time.time()})
-                pipe.execute()
-            revived += 1
-        return revived
-
-    def _alive(self, job: Any, statuses: Any) -> bool:
-        """True when RQ still holds the job where a worker or the scheduler will find it."""
-        status = job.get_status(refresh=False)
-        if status == statuses.DEFERRED:
-            return True
-        if status == statuses.STARTED:  # RQ's abandoned-job cleanup needs its registry entry
-            started = self.queue.started_job_registry.key
-            return any(True for _ in self.redis.zscan_iter(started, match=f"{job.id}:*", count=1000))
-        if status == statuses.SCHEDULED:
-            return self.redis.zscore(f"rq:scheduled:{self.queue.name}", job.id) is not None
-        if status == statuses.QUEUED:
-            return self.redis.lpos(self.queue.key, job.id) is not None
-        return False
 
     def get(self, lead_id: str) -> dict[str, Any] | None:
         """Return the decoded record, or None when there is no such lead."""

@@ -124,6 +124,7 @@ SANDBOX_DEFAULTS = {
     "tags": None,
     "custom_fields": None,
     "users": None,
+    "duplicate_contacts": False,
 }
 
 

@@ -8,7 +8,6 @@ CHAOS_KILLS for the long run (1,000 leads, 20 kills).
 from __future__ import annotations
 
 import os
-import random
 import signal
 import time
 
@@ -61,19 +60,35 @@ def assert_one_contact_per_lead(sandbox: str, count: int) -> None:
     assert len(set(phones)) == count  # no duplicate contact
 
 
-def test_workers_sigkilled_repeatedly_lose_nothing(make_app, sandbox, start_worker, redis):
+def busy_worker(redis, workers: list) -> object | None:
+    """The started worker process that RQ says is in the middle of a delivery, if any."""
+    from rq import Worker
+
+    busy = {w.pid for w in Worker.all(connection=redis) if w.get_state() == "busy"}
+    return next((p for p in workers if p.pid in busy), None)
+
+
+def kill_mid_delivery(redis, workers: list, start_worker) -> None:
+    """SIGKILL a worker that is delivering a lead (waiting a moment for one), and start a new one."""
+    victim = wait_for(lambda: busy_worker(redis, workers), timeout=10, interval=0.02)
+    workers.remove(victim)
+    procs.stop(victim, sig=signal.SIGKILL)
+    workers.append(start_worker())
+
+
+def test_workers_sigkilled_mid_delivery_lose_nothing_and_double_nothing(
+    make_app, sandbox, start_worker, redis
+):
     client = make_app(job_timeout=5).test_client()  # lost jobs are found 10 s after they started
-    configure(sandbox, latency_ms=25)
+    # Callbell's worst case: a second POST for a known phone makes a second contact.
+    configure(sandbox, latency_ms=25, duplicate_contacts=True)
     workers = [start_worker() for _ in range(3)]
     per_round = LEADS // (KILLS + 1)
     lead_ids: list[str] = []
     for round_number in range(KILLS + 1):
         lead_ids += post_many(client, per_round, start=len(lead_ids))
         if round_number < KILLS:
-            time.sleep(0.3)  # let the victim get into a delivery
-            victim = workers.pop(random.randrange(len(workers)))
-            procs.stop(victim, sig=signal.SIGKILL)
-            workers.append(start_worker())
+            kill_mid_delivery(redis, workers, start_worker)
     all_delivered(redis, lead_ids, timeout=120)
     assert_one_contact_per_lead(sandbox, len(lead_ids))
     created = requests.get(f"{sandbox}/_sandbox/stats", timeout=5).json()["requests"]["POST /v1/contacts"]
@@ -135,3 +150,63 @@ def test_429_storm_is_retried_not_dead_lettered(make_app, sandbox, start_worker,
     all_delivered(redis, lead_ids, timeout=120)
     assert_one_contact_per_lead(sandbox, len(lead_ids))
     assert redis.zcard("leadrelay:dead") == 0
+
+
+def test_redis_restarted_twice_while_leads_flow_loses_no_lead(make_app, sandbox, start_worker, tmp_path):
+    """Leads flow, workers are killed mid-delivery, Redis stops, comes back, is stopped again while
+    still loading its AOF, and comes back: every accepted lead is delivered, once."""
+    import threading
+
+    from redis import Redis
+
+    server = EmbeddedRedis(tmp_path / "aof-redis", port=free_port(), appendonly=True).start()
+    try:
+        watcher = Redis.from_url(server.url)
+        with watcher.pipeline(transaction=False) as pipe:  # enough data that loading takes a moment
+            for n in range(200_000):
+                pipe.set(f"padding:{n}", "x" * 50)
+            pipe.execute()
+        client = make_app(redis_url=server.url, job_timeout=5).test_client()
+        configure(sandbox, latency_ms=40, error_rate=0.05, duplicate_contacts=True)
+        env = {"REDIS_URL": server.url}
+        workers = [start_worker("--processes", "2", **env), start_worker(**env), start_worker(**env)]
+        accepted: list[str] = []
+        stop = threading.Event()
+
+        def flow() -> None:
+            n = 0
+            while not stop.is_set():
+                response = client.post("/v1/leads/website", data={"name": f"Lead {n}", "phone": phone(n)})
+                if response.status_code in (200, 202):  # 200: a retry of a lead stored before a 503
+                    accepted.append(response.get_json()["lead_id"])
+                    n += 1
+                else:  # the sender retries the same lead, as senders do after a 503
+                    assert response.status_code == 503, response.get_json()
+                    time.sleep(0.05)
+                time.sleep(0.01)
+
+        poster = threading.Thread(target=flow, daemon=True)
+        poster.start()
+        time.sleep(2)
+        kill_mid_delivery(watcher, workers[1:], lambda: start_worker(**env))
+        time.sleep(1)
+        server.stop()
+        time.sleep(1)
+        server.start(wait=False)
+        time.sleep(0.3)  # still loading its AOF: stop it again
+        server.stop()
+        server.start()
+        time.sleep(2)
+        kill_mid_delivery(watcher, workers[1:], lambda: start_worker(**env))
+        time.sleep(2)
+        stop.set()
+        poster.join()
+        assert len(accepted) > 50
+        back = time.monotonic()
+        all_delivered(watcher, accepted, timeout=150)
+        print(f"all {len(accepted)} delivered {time.monotonic() - back:.1f} s after the flow stopped")
+        assert_one_contact_per_lead(sandbox, len(accepted))
+        stats = requests.get(f"{sandbox}/_sandbox/stats", timeout=5).json()
+        assert stats["requests"]["POST /v1/contacts"]["200"] == len(accepted)  # one create per lead
+    finally:
+        server.stop()

@@ -50,6 +50,17 @@ def test_second_post_for_the_same_identifier_says_it_exists(sandbox):
     assert len(requests.get(f"{sandbox}/_sandbox/contacts", timeout=5).json()["contacts"]) == 1
 
 
+def test_duplicate_mode_creates_a_second_contact_for_a_known_phone(sandbox):
+    configure(sandbox, duplicate_contacts=True)
+    first = requests.post(f"{sandbox}/v1/contacts", json=CONTACT, timeout=5).json()["contact"][0]
+    again = requests.post(f"{sandbox}/v1/contacts", json=CONTACT, timeout=5)
+    assert again.status_code == 200
+    assert again.json()["contact"][0]["uuid"] != first["uuid"]
+    assert len(requests.get(f"{sandbox}/_sandbox/contacts", timeout=5).json()["contacts"]) == 2
+    found = requests.get(f"{sandbox}/v1/contacts/phone/14155550100", timeout=5).json()["contact"]
+    assert found["uuid"] == first["uuid"]  # a look-up finds the first
+
+
 def test_unknown_tag_field_or_user_is_422_naming_it(sandbox):
     configure(sandbox, tags=["Web"], custom_fields=["Email"], users=["sales@example.com"])
     cases = [

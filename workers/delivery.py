@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -14,14 +15,20 @@ PATCHABLE = ("name", "assigned_user", "team_uuid", "note")
 
 
 def deliver_contact(
-    client: CallbellClient, contact: dict[str, Any], mode: str, log: list[dict[str, Any]]
+    client: CallbellClient,
+    contact: dict[str, Any],
+    mode: str,
+    log: list[dict[str, Any]],
+    guard: Callable[[], None] = lambda: None,
 ) -> str:
     """Create or update the contact in Callbell and return its uuid ("" if Callbell gave none).
 
     Upsert looks the phone up first, so a retry after a timeout that did create the contact
     updates it instead of creating a second one; a POST refused because the contact exists
-    (a concurrent delivery) falls back to the same look-up and PATCH.
+    (a concurrent delivery) falls back to the same look-up and PATCH. `guard` runs before every
+    request and raises to stop the delivery (the job no longer holds the lead's lease).
     """
+    client = _Guarded(client, guard)
     if mode == "create":
         return _uuid(client.call("create", "POST", "/contacts", log, body=contact))
     existing = _look_up(client, contact["identifier"], log)
@@ -35,6 +42,18 @@ def deliver_contact(
         if existing is None:
             raise UpstreamError("lookup", 404, "Callbell says the contact exists, but the look-up finds none")
     return _update(client, existing, contact, log)
+
+
+class _Guarded:
+    """A client whose every call runs `guard` first."""
+
+    def __init__(self, client: CallbellClient, guard: Callable[[], None]):
+        self.client, self.guard = client, guard
+
+    def call(self, *args: Any, **kwargs: Any) -> requests.Response | None:
+        """Run the guard, then the client's call."""
+        self.guard()
+        return self.client.call(*args, **kwargs)
 
 
 def _look_up(client: CallbellClient, identifier: str, log: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -8,9 +8,14 @@ from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import SimpleWorker
+from rq import SimpleWorker, worker_registration
+from rq.registry import clean_registries
+from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
+from rq.utils import now
 from rq.worker_pool import WorkerPool
+
+from workers.sweep import revive_lost
 
 # A delivery waits on the network, not the CPU: forking a process per job (RQ's default Worker)
 # would cost more than the delivery itself, so each process runs jobs in-process, one at a time,
@@ -24,11 +29,35 @@ WORKER_TTL = 25
 # SimpleWorker sends no heartbeat while a job runs, and the job's own timeout stops it first,
 # so a live delivery is never taken for a lost one.
 HEARTBEAT_GRACE = 5
+# One worker cleans RQ's registries at a time; a worker that dies mid-clean blocks the others this long.
+MAINTENANCE_LOCK_SECONDS = 2 * MAINTENANCE_INTERVAL
 # A pending lead whose job has not run this long after it should have is checked for a lost job.
-LOST_JOB_GRACE = 10
+# A started job counts as alive while its delivery holds the lead's lease, so this need not wait
+# for the job timeout; it bounds how late a retry is when no scheduler runs.
+LOST_JOB_GRACE = 20
 # A worker that quit on an error is started again after 1, 2, 4 ... seconds, at most this long.
 MAX_RESTART_PAUSE = 30.0
 log = logging.getLogger("leadrelay.worker")
+
+
+class LeadScheduler(RQScheduler):
+    """RQ's scheduler, kept running through a Redis outage instead of dying with its connection.
+
+    A dead scheduler leaves its lock in Redis for a minute, and no other worker may schedule
+    retries until it expires; one that waits for Redis keeps its lock and goes on at once.
+    """
+
+    def work(self) -> None:
+        """Run RQ's scheduler loop, starting it again after a Redis error."""
+        pause = 1.0
+        while True:
+            try:
+                super().work()
+                return  # stopped on request
+            except RedisError as exc:
+                log.warning("scheduler lost Redis (%s); trying again", type(exc).__name__)
+                time.sleep(pause)
+                pause = min(pause * 2, MAX_RESTART_PAUSE)
 
 
 class LeadWorker(SimpleWorker):
@@ -41,18 +70,67 @@ class LeadWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
 
     def run_maintenance_tasks(self) -> None:
-        """RQ's maintenance, then a sweep for pending leads whose job RQ lost."""
-        super().run_maintenance_tasks()
+        """RQ's maintenance, then a sweep for pending leads whose job RQ lost.
+
+        A Redis error skips this pass instead of ending the worker (and with it the scheduler,
+        whose lock would then keep every other worker from scheduling retries for a minute).
+        """
         from workers.jobs import context
 
         try:
-            ctx = context()
-            revived = ctx.store.revive_lost(grace=ctx.settings.job_timeout + LOST_JOB_GRACE)
+            super().run_maintenance_tasks()
+            revived = revive_lost(context().store, grace=LOST_JOB_GRACE)
         except RedisError as exc:
-            log.warning("lost-job sweep skipped: %s", type(exc).__name__)
+            self.last_cleaned_at = now()  # try again at the next interval, not in a tight loop
+            log.warning("maintenance skipped: %s", type(exc).__name__)
             return
         if revived:
             log.warning("gave %d lead(s) a new delivery job: their job was lost", revived)
+
+    def execute_job(self, job: Any, queue: Any) -> None:
+        """Run a job; when Redis drops mid-job, keep the worker (and its scheduler) alive.
+
+        RQ quits the worker when it cannot record a job's end. The job needs nothing from this
+        worker: its lease expires and the lost-job sweep gives its lead a new job.
+        """
+        try:
+            super().execute_job(job, queue)
+        except RedisError as exc:
+            log.error("lost Redis mid-delivery (%s); its lead will be picked up again", type(exc).__name__)
+
+    def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+        """RQ's heartbeat; without Redis there is nobody to tell, and the next one will."""
+        try:
+            super().heartbeat(timeout, pipeline)
+        except RedisError:
+            if pipeline is not None:
+                raise
+
+    def clean_registries(self) -> None:
+        """RQ's registry cleaning, under a lock that a worker dying mid-clean holds briefly.
+
+        RQ's own lock lasts 899 s and is not released when Redis drops in the middle of a clean;
+        a Redis restart then stopped RQ from re-running abandoned jobs for a quarter of an hour.
+        """
+        for queue in self.queues:
+            if queue.connection.set(queue.registry_cleaning_key, 1, nx=True, ex=MAINTENANCE_LOCK_SECONDS):
+                clean_registries(queue, self._exc_handlers)
+                worker_registration.clean_worker_registry(queue)
+                queue.intermediate_queue.cleanup(self, queue)
+                queue.release_maintenance_lock()
+        self.last_cleaned_at = now()
+
+    def _start_scheduler(self, burst: bool = False, logging_level: str | None = "INFO", *args: Any) -> None:
+        """Start LeadScheduler where RQ would start its own scheduler (never in burst mode here)."""
+        if burst:
+            super()._start_scheduler(burst, logging_level, *args)
+            return
+        self.scheduler = LeadScheduler(
+            self.queues, connection=self.connection, logging_level=logging_level, serializer=self.serializer
+        )
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            self.scheduler.start()
 
     def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
         """Presume a started job lost soon after its timeout instead of a minute later."""

@@ -5,20 +5,23 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from marshmallow import ValidationError
-from rq import Retry
+from rq import Retry, get_current_job
 from rq.job import Job
 
 from service import metrics
+from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
 from service.presets.ads import read_meta_lead
-from service.records import LeadStore
+from service.records import LeadStore, decode_record, lead_key
 from service.runtime import Runtime
 from service.settings import Settings
 from service.sources import Source
@@ -32,7 +35,6 @@ log = logging.getLogger("leadrelay.delivery")
 # Returned to RQ with our own delay: the policy counts attempts itself, so RQ's cap only has to be
 # larger than any schedule.
 RQ_RETRY_CAP = 10_000
-PENDING = ("queued", "retrying")
 
 
 @dataclass
@@ -67,12 +69,38 @@ def context() -> WorkerContext:
 
 
 def deliver(lead_id: str) -> Retry | str:
-    """Deliver one lead to Callbell; return rq.Retry when the policy wants another attempt."""
+    """Deliver one lead to Callbell; return rq.Retry when the policy wants another attempt.
+
+    The job first takes the lead's lease with its record (one atomic step): a lead another job is
+    delivering is left to it (this job looks again when that lease ends, counting no attempt), and a
+    lead already finished is not touched again.
+    """
     ctx = context()
-    record = ctx.store.get(lead_id)
-    if record is None or record["status"] not in PENDING:
+    token = uuid.uuid4().hex
+    claim = ctx.store.leases.take(lead_id, lead_key(lead_id), token, _job_timeout(ctx))
+    if claim.state == "held":
+        log.info("lead is being delivered by another job", extra={"lead_id": lead_id})
+        return Retry(max=RQ_RETRY_CAP, interval=[max(1, math.ceil(claim.wait_seconds))])
+    if claim.state != "taken":
         # Purged, expired, or already finished by an earlier run of a job that was thought lost.
         return "nothing to do"
+    try:
+        return _attempt(ctx, lead_id, decode_record(claim.record or {}), token)
+    except LeaseLost:
+        log.warning("lead's lease was lost mid-delivery; its new holder decides", extra={"lead_id": lead_id})
+        return "lease lost"
+    # A job that breaks keeps the lease until it expires: a request it sent may still be processed
+    # by Callbell, and the next delivery's look-up must see what that request did.
+
+
+def _job_timeout(ctx: WorkerContext) -> int:
+    """The running job's own timeout (set when it was enqueued), else this worker's setting."""
+    job = get_current_job()
+    return int(job.timeout) if job and job.timeout else ctx.settings.job_timeout
+
+
+def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: str) -> Retry | str:
+    """Make one delivery attempt under the lease and record its outcome (which frees the lease)."""
     attempt = record.get("attempt_count", 0) + 1
     fresh: list[dict[str, Any]] = []
     started = time.perf_counter()
@@ -84,7 +112,11 @@ def deliver(lead_id: str) -> Retry | str:
             outcome = "rejected"
         else:
             fields["contact_uuid"] = deliver_contact(
-                ctx.client, contact, record.get("delivery_mode") or "upsert", fresh
+                ctx.client,
+                contact,
+                record.get("delivery_mode") or "upsert",
+                fresh,
+                guard=lambda: ctx.store.leases.check(lead_id, token),
             )
             outcome = "delivered"
             fields.update(delivered_at=time.time(), reason="")
@@ -104,6 +136,7 @@ def deliver(lead_id: str) -> Retry | str:
         attempt,
         record["attempts"] + fresh,
         events=lambda pipe: _count(pipe, record, outcome, status, fresh),
+        lease_token=token,
         **fields,
     )
     log.info(
@@ -163,15 +196,31 @@ def _fetched_contact(ctx: WorkerContext, record: dict[str, Any], log: list[dict[
 
 
 def on_job_failure(job: Job, connection: Any, exc_type: type, exc_value: BaseException, tb: Any) -> None:
-    """When a job broke (worker died, bug, timeout) and RQ has no retries left, dead-letter the lead."""
+    """When a job broke (worker died, bug, timeout) and RQ has no retries left, dead-letter the lead.
+
+    Only under the lead's lease: a lead another job is delivering right now is left to that job.
+    """
     if job.retries_left:
         return  # RQ runs the job again
     lead_id = job.args[0]
-    record = context().store.get(lead_id)
-    if record is None or record["status"] not in PENDING:
-        return
-    reason = f"delivery job failed: {exc_type.__name__ if exc_type else 'unknown error'}"
-    context().store.finish_attempt(
-        lead_id, "dead", record.get("attempt_count", 0), record["attempts"], reason=reason
+    store = context().store
+    token = uuid.uuid4().hex
+    claim = store.leases.take(
+        lead_id, lead_key(lead_id), token, job.timeout or context().settings.job_timeout
     )
+    if claim.state != "taken":
+        return
+    record = decode_record(claim.record or {})
+    reason = f"delivery job failed: {exc_type.__name__ if exc_type else 'unknown error'}"
+    try:
+        store.finish_attempt(
+            lead_id,
+            "dead",
+            record.get("attempt_count", 0),
+            record["attempts"],
+            lease_token=token,
+            reason=reason,
+        )
+    except LeaseLost:
+        return
     log.error("lead %s is a dead letter: %s", lead_id, reason)
