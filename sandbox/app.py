@@ -10,29 +10,11 @@ from flask import Flask, Response, g, jsonify, request
 from marshmallow import ValidationError
 
 from sandbox.state import SandboxState
+from service.contact_fields import CREATE_PARAMETERS, PATCH_PARAMETERS
 
-CONTACT_FIELDS = (
-    "identifier",
-    "source",
-    "name",
-    "tags",
-    "custom_fields",
-    "assigned_user",
-    "team_uuid",
-    "channel_uuid",
-    "bot_status",
-    "note",
-)
-PATCH_FIELDS = (
-    "name",
-    "tags",
-    "custom_fields",
-    "assigned_user",
-    "unassign_user",
-    "team_uuid",
-    "bot_status",
-    "note",
-)
+# What Callbell accepts, from the one declaration of the contact's fields.
+CONTACT_FIELDS = CREATE_PARAMETERS
+PATCH_FIELDS = PATCH_PARAMETERS
 
 
 def error(status: int, message: str, **details: Any) -> Response:

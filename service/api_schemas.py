@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-LEAD_STATUSES = ("queued", "retrying", "delivered", "dead", "rejected", "skipped")
+from service.contact_fields import SENT, document_field
+from service.keys import DEAD_STATUSES, STATUSES
 
 
 class FieldErrorSchema(Schema):
@@ -25,7 +26,7 @@ class ProblemSchema(Schema):
 
 class AcceptedSchema(Schema):
     lead_id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(LEAD_STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     duplicate = fields.Boolean(metadata={"description": "present (true) when this lead was received before"})
 
 
@@ -37,18 +38,9 @@ class MetaAcceptedSchema(Schema):
     leads = fields.List(fields.Nested(MetaLeadSchema), required=True)
 
 
-class ContactRequestSchema(Schema):
-    """The Callbell `POST /contacts` body built from a lead."""
-
-    source = fields.String(required=True)
-    identifier = fields.String(required=True)
-    name = fields.String(required=True)
-    tags = fields.List(fields.String())
-    custom_fields = fields.Dict(keys=fields.String(), values=fields.String())
-    assigned_user = fields.String()
-    team_uuid = fields.String()
-    channel_uuid = fields.String()
-    note = fields.String()
+ContactRequestSchema = Schema.from_dict(
+    {f.name: document_field(f) for f in SENT}, name="ContactRequestSchema"
+)  # the Callbell `POST /contacts` body built from a lead
 
 
 class AttemptSchema(Schema):
@@ -69,7 +61,7 @@ class LeadSchema(Schema):
 
     id = fields.String(required=True)
     source = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(LEAD_STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     received_at = fields.String(required=True, metadata={"format": "date-time"})
     updated_at = fields.String(metadata={"format": "date-time"})
     delivered_at = fields.String(metadata={"format": "date-time"})
@@ -91,7 +83,7 @@ class LeadSchema(Schema):
 class DeadLetterSchema(Schema):
     id = fields.String(required=True)
     source = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(["dead", "rejected"]))
+    status = fields.String(required=True, validate=validate.OneOf(DEAD_STATUSES))
     received_at = fields.String(metadata={"format": "date-time"})
     dead_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     attempts = fields.Integer()
@@ -110,7 +102,7 @@ class DeadLetterFilterSchema(Schema):
         unknown = RAISE
 
     source = fields.String()
-    status = fields.String(validate=validate.OneOf(["dead", "rejected"]))
+    status = fields.String(validate=validate.OneOf(DEAD_STATUSES))
     since = fields.String(metadata={"description": "ISO 8601 time, or a duration ago such as 2h"})
 
 

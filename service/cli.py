@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+from dotenv import load_dotenv
 
 from service.errors import ConfigError
 from service.settings import Settings
 from service.sources import load_sources
 
+# Where `leadrelay dev` writes the settings it chose, so commands in other terminals use the same
+# Redis, admin token and Callbell URL; the environment wins over the file.
+DEFAULT_ENV_FILE = "var/leadrelay.env"
+
 
 @click.group()
-def main() -> None:
+@click.version_option(package_name="leadrelay")
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """leadrelay: turn leads from forms and lead sources into Callbell contacts."""
+    env_file = os.environ.get("LEADRELAY_ENV_FILE", DEFAULT_ENV_FILE)
+    if ctx.invoked_subcommand != "dev" and env_file and os.path.isfile(env_file):
+        load_dotenv(env_file, override=False)
 
 
 @main.command()
@@ -81,8 +92,9 @@ def _fail_on_config_error(build):  # type: ignore[no-untyped-def]
 def _register_subcommands() -> None:
     """Attach the commands that live beside their code (sandbox, workers)."""
     from sandbox.cli import sandbox
+    from service.deadletters_cli import dead_letters
     from service.dev import dev
-    from workers.cli import dead_letters, worker
+    from workers.cli import worker  # the entry point composes both layers
 
     for command in (sandbox, worker, dead_letters, dev):
         main.add_command(command)

@@ -17,9 +17,8 @@ from marshmallow import (
     validates_schema,
 )
 
+from service.contact_fields import ANSWER, ANSWER_FIELDS, SOURCE_SETTINGS
 from service.presets.answers import is_blank
-
-NOTE_MAX_CHARS = 1000  # Callbell's documented limit for `note`
 
 
 class Text(fields.Field):
@@ -69,7 +68,15 @@ def parse_phone(raw: str, region: str) -> phonenumbers.PhoneNumber:
     raise ValueError(f"{raw.strip()!r} is not a valid phone number (default region {region})")
 
 
-class ContactSchema(Schema):
+# The contact fields a source sets or an answer gives, passed on as they are (see contact_fields).
+PASSED_ON = (*SOURCE_SETTINGS, *ANSWER_FIELDS)
+_PassedOn = Schema.from_dict(
+    {f.name: (Text if f.origin == ANSWER else fields.String)(load_default=None) for f in PASSED_ON},
+    name="PassedOnFields",
+)
+
+
+class ContactSchema(_PassedOn):  # type: ignore[misc,valid-type]
     """Validate a mapped lead and build the Callbell contact request from it."""
 
     class Meta:
@@ -79,15 +86,11 @@ class ContactSchema(Schema):
     first_name = Text(load_default=None)
     last_name = Text(load_default=None)
     phone = PhoneText(required=True, error_messages={"required": "Missing phone number."})
-    note = Text(load_default=None)
     region = fields.String(required=True)
     identifier_format = fields.String(required=True, validate=validate.OneOf(["digits", "e164"]))
     callbell_source = fields.String(required=True)
     tags = fields.List(Text(), load_default=list)
     custom_fields = fields.Dict(keys=fields.String(), values=Text(), load_default=dict)
-    assigned_user = fields.String(load_default=None)
-    team_uuid = fields.String(load_default=None)
-    channel_uuid = fields.String(load_default=None)
 
     @pre_load
     def _drop_blanks(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -123,11 +126,9 @@ class ContactSchema(Schema):
             "tags": sorted({t for t in data["tags"] if t}),
             "custom_fields": {k: v for k, v in data["custom_fields"].items() if v},
         }
-        for key in ("assigned_user", "team_uuid", "channel_uuid"):
-            if data.get(key):
-                request[key] = data[key]
-        if data.get("note"):
-            request["note"] = data["note"][:NOTE_MAX_CHARS]
+        for spec in PASSED_ON:
+            if data.get(spec.name):
+                request[spec.name] = data[spec.name][: spec.max_chars]
         return request
 
 

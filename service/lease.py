@@ -14,7 +14,8 @@ from typing import Any
 
 from redis import Redis
 
-LEASE_PREFIX = "leadrelay:lease:"
+from service.keys import lease_key
+
 # A lease outlives its job's timeout by this much. SimpleWorker's job timeout stops a live delivery
 # before its lease expires, so a live holder never loses it; a killed holder frees it this long
 # after the job timeout.
@@ -39,11 +40,6 @@ return out
 
 class LeaseLost(Exception):
     """The lease expired or another job holds it now: this job must not write an outcome."""
-
-
-def lease_key(lead_id: str) -> str:
-    """Return the Redis key of a lead's delivery lease."""
-    return f"{LEASE_PREFIX}{lead_id}"
 
 
 @dataclass(frozen=True)

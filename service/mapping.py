@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from service.contact import ContactSchema
+from service.contact_fields import ANSWER_FIELDS
 from service.presets import read
 from service.presets.answers import Answers, is_blank
 from service.sources import Source
 
 _SCHEMA = ContactSchema()
+ANSWERED = tuple(f.name for f in ANSWER_FIELDS)
 TEST_TAG = "Test"  # added to sender test leads when a source says `test_leads = "tag"`
 
 
@@ -19,11 +21,9 @@ def contact_input(source: Source, answers: Answers) -> dict[str, Any]:
         "region": source.default_region,
         "identifier_format": source.identifier_format,
         "callbell_source": source.callbell_source,
-        "assigned_user": source.assigned_user,
-        "team_uuid": source.team_uuid,
-        "channel_uuid": source.channel_uuid,
+        **source.contact_settings,
     }
-    for key in ("name", "first_name", "last_name", "phone", "note"):
+    for key in ("name", "first_name", "last_name", "phone", *ANSWERED):
         path = source.fields.get(key)
         data[key] = answers.get(path) if path else answers.known.get(key)
     data["custom_fields"] = {

@@ -18,20 +18,31 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from redis import Redis
 from redis.client import Pipeline
 
-COUNTERS = "leadrelay:metrics:counters"
-HISTOGRAMS = "leadrelay:metrics:histograms"
+from service.keys import DEAD_INDEX, METRIC_COUNTERS, METRIC_HISTOGRAMS
+
+COUNTERS = METRIC_COUNTERS
+HISTOGRAMS = METRIC_HISTOGRAMS
+
+# Every metric is named here once (exposed with the `leadrelay_` prefix, counters with `_total`);
+# counting under a name missing from HELP raises, so a typo cannot start a new series.
+LEADS_RECEIVED = "leads_received"
+DELIVERY_ATTEMPTS = "delivery_attempts"
+DEAD_LETTERS_CREATED = "dead_letters_created"
+RATE_LIMIT_WAITS = "rate_limit_waits"
+INTAKE_SECONDS = "intake_seconds"
+DELIVERY_SECONDS = "delivery_seconds"
+HELP = {
+    LEADS_RECEIVED: "Leads received, by source and outcome",
+    DELIVERY_ATTEMPTS: "Delivery attempts, by outcome and last HTTP status",
+    DEAD_LETTERS_CREATED: "Leads that became dead letters, by status",
+    RATE_LIMIT_WAITS: "Times a worker waited for the shared Callbell request budget",
+    INTAKE_SECONDS: "Time to answer an intake request",
+    DELIVERY_SECONDS: "Time from receipt to delivery into Callbell",
+}
 # Intake answers in milliseconds; end-to-end delivery takes from under a second to a day of retries.
 BUCKETS = {
-    "intake_seconds": (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
-    "delivery_seconds": (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
-}
-HELP = {
-    "leads_received": "Leads received, by source and outcome",
-    "delivery_attempts": "Delivery attempts, by outcome and last HTTP status",
-    "dead_letters_created": "Leads that became dead letters, by status",
-    "rate_limit_waits": "Times a worker waited for the shared Callbell request budget",
-    "intake_seconds": "Time to answer an intake request",
-    "delivery_seconds": "Time from receipt to delivery into Callbell",
+    INTAKE_SECONDS: (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+    DELIVERY_SECONDS: (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
 }
 
 
@@ -42,6 +53,8 @@ def field(name: str, **labels: str) -> str:
 
 def _field(name: str, labels: dict[str, str]) -> str:
     """Encode a metric name and its labels as one hash field: `name|k=v|k=v`."""
+    if name not in HELP:
+        raise KeyError(f"{name}: not a metric declared in service.metrics")
     return "|".join([name, *(f"{k}={v}" for k, v in sorted(labels.items()))])
 
 
@@ -54,7 +67,7 @@ def observe(pipe: Pipeline | Redis, name: str, value: float, **labels: str) -> N
     """Record one observation in a histogram (queued on `pipe`)."""
     bucket = next((b for b in BUCKETS[name] if value <= b), "+Inf")
     pipe.hincrby(HISTOGRAMS, _field(name, {**labels, "le": str(bucket)}), 1)
-    pipe.hincrbyfloat(HISTOGRAMS, _field(f"{name}_sum", labels), value)
+    pipe.hincrbyfloat(HISTOGRAMS, _field(name, labels).replace(name, f"{name}_sum", 1), value)
 
 
 class RedisCollector:
@@ -66,8 +79,6 @@ class RedisCollector:
 
     def collect(self) -> Iterator[Any]:
         """Yield every metric family."""
-        from service.records import DEAD_INDEX  # records counts with this module: import late
-
         with self.redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(COUNTERS)
             pipe.hgetall(HISTOGRAMS)

@@ -8,10 +8,11 @@ from flask import current_app
 from redis import Redis
 from rq import Queue
 
-from service.records import LeadStore
+from service.queueing import make_queue
 from service.settings import Settings
-from service.sources import Source, load_sources
-from workers.queueing import make_queue
+from service.sources import INTAKE, Source
+from service.sources_file import SourcesFile
+from service.store import LeadStore
 
 # Fail fast when Redis is gone: a sender waiting on us is better served by a quick 503.
 REDIS_SOCKET_TIMEOUT = 5
@@ -33,19 +34,27 @@ class Runtime:
     """The objects built once at start-up from validated configuration."""
 
     settings: Settings
-    sources: dict[str, Source]
+    sources_file: SourcesFile
     redis: Redis
     queue: Queue
     store: LeadStore
 
     @classmethod
-    def start(cls, settings: Settings) -> Runtime:
-        """Read the sources file and connect; a bad configuration raises ConfigError here."""
-        sources = load_sources(settings.sources_path)
+    def start(cls, settings: Settings, role: str = INTAKE) -> Runtime:
+        """Read the sources file and connect; a bad configuration raises ConfigError here.
+
+        `role` (intake, worker or operator) says which of the sources' secrets must be set.
+        """
+        sources_file = SourcesFile(settings.sources_path, role)
         redis = connect_redis(settings.redis_url)
         queue = make_queue(redis, settings.queue_name)
         store = LeadStore(redis, queue, settings)
-        return cls(settings, sources, redis, queue, store)
+        return cls(settings, sources_file, redis, queue, store)
+
+    @property
+    def sources(self) -> dict[str, Source]:
+        """The sources in force (the file is re-read when it changes)."""
+        return self.sources_file.sources
 
     def secrets(self) -> list[str]:
         """Every secret this process knows, so log lines can be scrubbed of them."""

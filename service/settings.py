@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from urllib.parse import urlsplit, urlunsplit
 
 from service.errors import ConfigError
-from workers.callbell import DEFAULT_READ_TIMEOUT
-from workers.policy import RetryPolicy
-from workers.queueing import DEFAULT_JOB_TIMEOUT
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_CALLBELL_API_URL = "https://api.callbell.eu/v1"
@@ -23,6 +21,14 @@ DEFAULT_CALLBELL_MAX_RPS = 250.0
 # Senders retry for hours and people double-click: a copy within this window is answered, not stored.
 DEFAULT_DEDUP_WINDOW_HOURS = 24
 DEFAULT_META_GRAPH_API_URL = "https://graph.facebook.com/v21.0"
+# A delivery makes at most two Callbell requests, each bounded by the client's timeouts, plus
+# rate-limiter waits; a job running longer than this is stuck and is stopped.
+DEFAULT_JOB_TIMEOUT = 60
+# Seconds to wait for Callbell's answer (the connect timeout is the client's own, 3.05 s).
+DEFAULT_READ_TIMEOUT = 10.0
+# Seconds before attempt 2, 3, ...: quick first retries so a blip costs seconds, then spreading out
+# so a Callbell outage of a day is survived (the sum is about 27.7 hours; 12 attempts in all).
+DEFAULT_RETRY_SCHEDULE = (2, 10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,7 @@ class Settings:
     queue_name: str = "leadrelay"
     job_timeout: int = DEFAULT_JOB_TIMEOUT
     callbell_read_timeout: float = DEFAULT_READ_TIMEOUT
-    retry_schedule: str = ""
+    retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
     dedup_window_hours: int = DEFAULT_DEDUP_WINDOW_HOURS
     meta_graph_api_url: str = DEFAULT_META_GRAPH_API_URL
     public_url: str = ""
@@ -58,12 +64,7 @@ class Settings:
             if key not in ENV_NAMES:
                 raise ConfigError(f"{key}: unknown setting")
             values[key] = value
-        settings = cls(**{name: _coerce(name, raw) for name, raw in values.items()})
-        try:
-            RetryPolicy.parse(settings.retry_schedule)
-        except ValueError as exc:
-            raise ConfigError(f"LEADRELAY_RETRY_SCHEDULE: {exc}") from exc
-        return settings
+        return cls(**{name: _coerce(name, raw) for name, raw in values.items()})
 
 
 ENV_NAMES = {
@@ -90,6 +91,8 @@ def _coerce(name: str, raw: object) -> object:
     """Convert one raw value to the field's type, naming the variable when it does not fit."""
     kind = {f.name: f.type for f in fields(Settings)}[name]
     try:
+        if kind == "tuple[int, ...]":
+            return parse_schedule(raw)
         if kind == "int":
             value = int(raw)  # type: ignore[arg-type]
             if value <= 0:
@@ -103,3 +106,29 @@ def _coerce(name: str, raw: object) -> object:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{ENV_NAMES[name]}: {exc}") from exc
     return str(raw)
+
+
+def parse_schedule(raw: object) -> tuple[int, ...]:
+    """Read a retry schedule, `"2,10,30"` seconds (or a sequence of them); empty gives the default."""
+    if isinstance(raw, tuple | list):
+        parts = [str(p) for p in raw]
+    else:
+        parts = [p for p in str(raw).split(",") if p.strip()] if str(raw).strip() else []
+    if not parts:
+        return DEFAULT_RETRY_SCHEDULE
+    try:
+        schedule = tuple(int(part) for part in parts)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a comma-separated list of seconds") from None
+    if any(s <= 0 for s in schedule):
+        raise ValueError("every delay must be greater than 0")
+    return schedule
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by `***`, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url

@@ -11,16 +11,20 @@ from typing import Any
 import phonenumbers
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from service.contact_fields import ANSWER_FIELDS, SOURCE_SETTINGS, settings_schema
 from service.errors import ConfigError
-from service.presets import PRESETS
+from service.presets import PRESETS, Preset
 from service.verify import SCHEMES, SCHEMES_WITHOUT_SECRET
 
-CONTACT_KEYS = ("name", "first_name", "last_name", "phone", "email", "note")
+# What `fields` may map: the contact fields presets find, and every contact field read from an answer.
+CONTACT_KEYS = ("name", "first_name", "last_name", "phone", "email", *(f.name for f in ANSWER_FIELDS))
 IDENTIFIER_FORMATS = ("digits", "e164")
 DELIVERY_MODES = ("upsert", "create")
 REGIONS = sorted(phonenumbers.SUPPORTED_REGIONS)
 TEST_LEAD_ACTIONS = ("skip", "deliver", "tag")
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# Which process reads the file, and so which secrets it must have (see load_sources).
+INTAKE, WORKER, OPERATOR = "intake", "worker", "operator"
 
 
 class DefaultsSchema(Schema):
@@ -35,7 +39,7 @@ class DefaultsSchema(Schema):
     delivery_mode = fields.String(validate=validate.OneOf(DELIVERY_MODES))
 
 
-class SourceSchema(DefaultsSchema):
+class SourceSchema(DefaultsSchema, settings_schema()):  # type: ignore[misc]
     """One `[sources.<name>]` table."""
 
     preset = fields.String(load_default="json", validate=validate.OneOf(sorted(PRESETS)))
@@ -43,9 +47,6 @@ class SourceSchema(DefaultsSchema):
     secret_env = fields.String(validate=validate.Regexp(ENV_NAME))
     tags = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     tag_fields = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
-    assigned_user = fields.Email()
-    team_uuid = fields.String()
-    channel_uuid = fields.String()
     fields_ = fields.Dict(
         data_key="fields",
         keys=fields.String(validate=validate.OneOf(CONTACT_KEYS)),
@@ -71,9 +72,9 @@ class SourceSchema(DefaultsSchema):
         """Refuse a verifying scheme that names no secret: it would accept nobody or everybody."""
         if data["auth"] not in SCHEMES_WITHOUT_SECRET and not data.get("secret_env"):
             raise ValidationError(f"auth {data['auth']!r} needs secret_env", "secret_env")
-        if data["preset"] == "meta_lead_ads" and not data.get("page_token_env"):
+        if PRESETS[data["preset"]].fetches_lead and not data.get("page_token_env"):
             raise ValidationError(
-                "meta_lead_ads needs the page access token to fetch leads", "page_token_env"
+                f"{data['preset']} needs the page access token to fetch leads", "page_token_env"
             )
 
 
@@ -114,13 +115,12 @@ class Source:
     identifier_format: str
     delivery_mode: str
     secrets: tuple[str, ...] = field(repr=False, default=())
+    secret_env: str = ""  # the variable's name, never its value
     tags: tuple[str, ...] = ()
     tag_fields: tuple[str, ...] = ()
     fields: dict[str, str] = field(default_factory=dict)
     custom_fields: dict[str, str] = field(default_factory=dict)
-    assigned_user: str | None = None
-    team_uuid: str | None = None
-    channel_uuid: str | None = None
+    contact_settings: dict[str, str] = field(default_factory=dict)  # see contact_fields.SOURCE_SETTINGS
     honeypot: str | None = None
     redirect_url: str | None = None
     error_redirect_url: str | None = None
@@ -129,9 +129,18 @@ class Source:
     verify_token: str = field(repr=False, default="")
     page_token: str = field(repr=False, default="")
 
+    @property
+    def reader(self) -> Preset:
+        """The preset this source reads its payloads with."""
+        return PRESETS[self.preset]
 
-def load_sources(path: str = "") -> dict[str, Source]:
-    """Read and validate the sources file (the embedded sample when no path is given)."""
+
+def load_sources(path: str = "", role: str = INTAKE) -> dict[str, Source]:
+    """Read and validate the sources file (the embedded sample when no path is given).
+
+    `role` says which secrets must be set: the intake needs the senders' secrets, a worker the
+    tokens it fetches leads with, an operator command none.
+    """
     label = path or "embedded sources.toml"
     try:
         if path:
@@ -143,10 +152,10 @@ def load_sources(path: str = "") -> dict[str, Source]:
         raise ConfigError(f"{label}: cannot be read: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{label}: not valid TOML: {exc}") from exc
-    return parse_sources(raw, label)
+    return parse_sources(raw, label, role)
 
 
-def parse_sources(raw: dict[str, Any], label: str = "sources") -> dict[str, Source]:
+def parse_sources(raw: dict[str, Any], label: str = "sources", role: str = INTAKE) -> dict[str, Source]:
     """Validate an already-parsed sources mapping and build the Source objects."""
     try:
         data = SourcesFileSchema().load(raw)
@@ -164,43 +173,42 @@ def parse_sources(raw: dict[str, Any], label: str = "sources") -> dict[str, Sour
             default_region=merged["default_region"],
             identifier_format=merged["identifier_format"],
             delivery_mode=merged["delivery_mode"],
-            secrets=_read_secrets(label, name, merged),
+            secrets=_read_secrets(label, name, merged, required=role == INTAKE),
+            secret_env=merged.get("secret_env", ""),
             tags=tuple(merged["tags"]),
             tag_fields=tuple(merged["tag_fields"]),
             fields=dict(merged["fields_"]),
             custom_fields=dict(merged["custom_fields"]),
-            assigned_user=merged.get("assigned_user"),
-            team_uuid=merged.get("team_uuid"),
-            channel_uuid=merged.get("channel_uuid"),
+            contact_settings={f.name: merged[f.name] for f in SOURCE_SETTINGS if merged.get(f.name)},
             honeypot=merged.get("honeypot"),
             redirect_url=merged.get("redirect_url"),
             error_redirect_url=merged.get("error_redirect_url"),
             allowed_origins=tuple(merged["allowed_origins"]),
             test_leads=merged["test_leads"],
-            verify_token=_read_env(label, name, merged, "verify_token_env"),
-            page_token=_read_env(label, name, merged, "page_token_env"),
+            verify_token=_read_env(label, name, merged, "verify_token_env", required=role == INTAKE),
+            page_token=_read_env(label, name, merged, "page_token_env", required=role == WORKER),
         )
     return built
 
 
-def _read_secrets(label: str, name: str, table: dict[str, Any]) -> tuple[str, ...]:
+def _read_secrets(label: str, name: str, table: dict[str, Any], required: bool) -> tuple[str, ...]:
     """Read the source's secrets; several separated by spaces allow rotation."""
     env_name = table.get("secret_env")
     if not env_name:
         return ()
     secrets = tuple(os.environ.get(env_name, "").split())
-    if not secrets and table["auth"] not in SCHEMES_WITHOUT_SECRET:
+    if required and not secrets and table["auth"] not in SCHEMES_WITHOUT_SECRET:
         raise ConfigError(f"{label}: sources.{name}.secret_env: environment variable {env_name} is not set")
     return secrets
 
 
-def _read_env(label: str, name: str, table: dict[str, Any], key: str) -> str:
-    """Read a single token named by `key`; a named but unset variable stops start-up."""
+def _read_env(label: str, name: str, table: dict[str, Any], key: str, required: bool) -> str:
+    """Read a single token named by `key`; a named but unset variable stops a process that needs it."""
     env_name = table.get(key)
     if not env_name:
         return ""
     value = os.environ.get(env_name, "").strip()
-    if not value:
+    if required and not value:
         raise ConfigError(f"{label}: sources.{name}.{key}: environment variable {env_name} is not set")
     return value
 

@@ -17,7 +17,7 @@ import requests
 from service.embedded_redis import EmbeddedRedis, free_port
 from tests import procs
 from tests.conftest import wait_for
-from tests.test_delivery import configure, contacts
+from tests.helpers import configure, contacts
 
 pytestmark = pytest.mark.chaos
 LEADS = int(os.environ.get("CHAOS_LEADS", "150"))

@@ -80,3 +80,27 @@ def test_object_where_text_expected_is_a_field_error():
     with pytest.raises(ValidationError) as err:
         load(phone={"full": "(555) 555-5555"})
     assert err.value.messages["phone"] == ["Not a text value."]
+
+
+def test_every_per_source_contact_setting_reaches_the_contact_request():
+    from service.contact_fields import SOURCE_SETTINGS
+    from service.mapping import contact_from
+    from service.presets.answers import Answers
+    from service.sources import parse_sources
+
+    values = {"assigned_user": "sales@example.com", "team_uuid": "team-1", "channel_uuid": "chan-1"}
+    assert {f.name for f in SOURCE_SETTINGS} == set(values)  # the declaration names these three
+    sources = parse_sources({"sources": {"web": {"preset": "form", "auth": "none", **values}}})
+    answers = Answers(values={}, known={"name": "Ada", "phone": "+14155550100", "note": "call after 5"})
+    contact = contact_from(sources["web"], answers)
+    assert {k: contact[k] for k in values} == values
+    assert contact["note"] == "call after 5"
+
+
+def test_the_api_document_shows_every_field_leadrelay_sends(client):
+    from service.contact_fields import SENT
+
+    spec = client.get("/openapi.json").get_json()
+    shown = spec["components"]["schemas"]["ContactRequest"]
+    assert set(shown["properties"]) == {f.name for f in SENT}
+    assert set(shown["required"]) == {"identifier", "source", "name"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from service.records import DEDUP_PREFIX
+from service.keys import DEDUP_PREFIX
 from tests import payloads
 
 LEAD = {"name": "Ada Lovelace", "phone": "+14155550100"}

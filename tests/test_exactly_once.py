@@ -12,10 +12,10 @@ import requests
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from service.records import PENDING_INDEX, lead_key
+from service.keys import PENDING_INDEX, lead_key
+from service.queueing import enqueue_delivery
 from tests.conftest import wait_for
-from tests.test_delivery import configure, contacts, final, post_lead
-from workers.queueing import enqueue_delivery
+from tests.helpers import configure, contacts, final, post_lead
 from workers.sweep import revive_lost
 
 

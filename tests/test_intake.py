@@ -7,7 +7,7 @@ import json
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from service.records import DEAD_INDEX, lead_key
+from service.keys import DEAD_INDEX, lead_key
 from tests.conftest import nothing_stored
 
 FORM = "application/x-www-form-urlencoded"

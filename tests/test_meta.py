@@ -10,7 +10,7 @@ import pytest
 
 from tests import payloads
 from tests.graph_standin import graph_standin
-from tests.test_delivery import contacts, final, lead
+from tests.helpers import contacts, final, lead
 
 APP_SECRET = "meta-app-secret"
 PAGE_TOKEN = "page-token-xyz"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from tests.test_delivery import contacts, final
+from tests.helpers import contacts, final
 
 EVIL = "http://127.0.0.1:9/evil"
 

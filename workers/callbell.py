@@ -9,11 +9,11 @@ from typing import Any
 
 import requests
 
+from service.settings import DEFAULT_READ_TIMEOUT
 from workers.ratelimit import CallbellRateLimit
 
 BODY_EXCERPT_CHARS = 500  # enough of an undocumented error body to diagnose, bounded in size
 DEFAULT_CONNECT_TIMEOUT = 3.05
-DEFAULT_READ_TIMEOUT = 10.0
 
 
 @dataclass

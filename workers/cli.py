@@ -1,27 +1,12 @@
-"""`leadrelay worker` and `leadrelay dead-letters`; every option falls back to an environment variable."""
+"""`leadrelay worker`; every option falls back to an environment variable."""
 
 from __future__ import annotations
-
-import json
-import sys
-from typing import Any
 
 import click
 
 from service import logs
-from service.errors import ConfigError
-from service.runtime import Runtime
-from service.settings import Settings
-from workers import deadletters
-
-
-def _runtime() -> Runtime:
-    """Load settings and sources, or exit 2 naming what is wrong."""
-    try:
-        return Runtime.start(Settings.load())
-    except ConfigError as exc:
-        click.echo(f"configuration error: {exc}", err=True)
-        sys.exit(2)
+from service.deadletters_cli import runtime_or_exit
+from service.sources import WORKER
 
 
 @click.command("worker")
@@ -40,120 +25,7 @@ def worker(processes: int, burst: bool, queues: str | None) -> None:
     """Run delivery workers (with the scheduler that delayed retries need)."""
     from workers.fleet import run_fleet
 
-    rt = _runtime()
+    rt = runtime_or_exit(WORKER)
     logs.configure(rt.secrets())
     names = [q.strip() for q in (queues or rt.settings.queue_name).split(",") if q.strip()]
     run_fleet(rt.redis, names, processes, burst)
-
-
-def _filters(func: Any) -> Any:
-    """Add the --source, --status and --since filters shared by the dead-letter commands."""
-    func = click.option("--since", help="ISO 8601 time, or a duration ago such as 2h")(func)
-    func = click.option("--status", type=click.Choice(["dead", "rejected"]))(func)
-    return click.option("--source")(func)
-
-
-def _make_filter(
-    source: str | None, status: str | None, since: str | None, older_than: str | None = None
-) -> deadletters.Filter:
-    """Build a Filter, turning a bad time into a usage error."""
-    try:
-        return deadletters.Filter.parse(source, status, since, older_than)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-
-
-@click.group("dead-letters")
-def dead_letters() -> None:
-    """Inspect, replay and purge leads that failed delivery or validation."""
-
-
-@dead_letters.command("list")
-@_filters
-@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
-def list_cmd(source: str | None, status: str | None, since: str | None, as_json: bool) -> None:
-    """List dead letters, newest first."""
-    rows = [
-        deadletters.summary(r)
-        for r in deadletters.list_dead(_runtime().store, _make_filter(source, status, since))
-    ]
-    for row in rows:
-        if as_json:
-            click.echo(json.dumps(row))
-        else:
-            click.echo(
-                f"{row['id']}  {row['status']:<8} {row['source']:<12} {row['dead_at']}  "
-                f"attempts={row['attempts']}  {row['reason']}"
-            )
-    if not as_json:
-        click.echo(f"{len(rows)} dead letter(s)", err=True)
-
-
-@dead_letters.command("show")
-@click.argument("lead_id")
-def show_cmd(lead_id: str) -> None:
-    """Show one lead with its payload and every attempt."""
-    from service.records import public_view
-
-    record = _runtime().store.get(lead_id)
-    if record is None:
-        raise click.ClickException(f"no lead {lead_id!r}")
-    click.echo(json.dumps(public_view(record), indent=2))
-
-
-@dead_letters.command("replay")
-@click.argument("lead_id", required=False)
-@click.option("--all", "replay_all", is_flag=True, help="replay every dead letter matching the filters")
-@_filters
-def replay_cmd(
-    lead_id: str | None, replay_all: bool, source: str | None, status: str | None, since: str | None
-) -> None:
-    """Rebuild the contact request with today's sources file and deliver again."""
-    rt = _runtime()
-    if bool(lead_id) == replay_all:
-        raise click.UsageError("give a lead id or --all")
-    ids = (
-        [lead_id]
-        if lead_id
-        else [
-            r["id"] for r in deadletters.list_dead(rt.store, _make_filter(source, status, since), limit=10**9)
-        ]
-    )
-    failed = 0
-    for one in ids:
-        try:
-            result = deadletters.replay(rt.store, rt.sources, one)
-        except LookupError as exc:
-            raise click.ClickException(str(exc)) from None
-        failed += not result["replayed"]
-        click.echo(json.dumps(result))
-    click.echo(f"{len(ids) - failed} replayed, {failed} not replayed", err=True)
-    if failed:
-        sys.exit(1)
-
-
-@dead_letters.command("purge")
-@click.argument("lead_id", required=False)
-@click.option("--all", "purge_all", is_flag=True, help="purge every dead letter matching the filters")
-@click.option("--older-than", help="only dead letters older than this (e.g. 30d)")
-@_filters
-def purge_cmd(
-    lead_id: str | None,
-    purge_all: bool,
-    older_than: str | None,
-    source: str | None,
-    status: str | None,
-    since: str | None,
-) -> None:
-    """Delete dead letters for good."""
-    rt = _runtime()
-    if bool(lead_id) == purge_all:
-        raise click.UsageError("give a lead id or --all")
-    if lead_id:
-        record = rt.store.get(lead_id)
-        if record is None or record["status"] not in ("dead", "rejected"):
-            raise click.ClickException(f"{lead_id!r} is not a dead letter")
-        count = int(rt.store.delete(lead_id))
-    else:
-        count = deadletters.purge(rt.store, _make_filter(source, status, since, older_than))
-    click.echo(f"{count} purged")

@@ -8,10 +8,8 @@ from urllib.parse import quote
 
 import requests
 
+from service.contact_fields import PATCH_SET
 from workers.callbell import CallbellClient, UpstreamError, contact_of
-
-# Fields a PATCH may carry (the phone and the channel of a contact cannot change).
-PATCHABLE = ("name", "assigned_user", "team_uuid", "note")
 
 
 def deliver_contact(
@@ -68,7 +66,7 @@ def _update(
     client: CallbellClient, existing: dict[str, Any], contact: dict[str, Any], log: list[dict[str, Any]]
 ) -> str:
     """PATCH the existing contact with the union of tags and the merged custom fields."""
-    body: dict[str, Any] = {key: contact[key] for key in PATCHABLE if contact.get(key)}
+    body: dict[str, Any] = {key: contact[key] for key in PATCH_SET if contact.get(key)}
     body["tags"] = sorted(set(existing.get("tags") or []) | set(contact.get("tags") or []))
     body["custom_fields"] = {**(existing.get("customFields") or {}), **(contact.get("custom_fields") or {})}
     client.call("update", "PATCH", f"/contacts/{quote(existing['uuid'], safe='')}", log, body=body)

@@ -17,14 +17,15 @@ from rq import Retry, get_current_job
 from rq.job import Job
 
 from service import metrics
+from service.keys import Status, lead_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
-from service.presets.ads import read_meta_lead
-from service.records import LeadStore, decode_record, lead_key
+from service.records import decode_record
 from service.runtime import Runtime
 from service.settings import Settings
-from service.sources import Source
+from service.sources import WORKER
+from service.store import LeadStore
 from workers.callbell import CallbellClient, UpstreamError
 from workers.delivery import deliver_contact
 from workers.meta import fetch_lead
@@ -45,7 +46,7 @@ class WorkerContext:
     store: LeadStore
     client: CallbellClient
     policy: RetryPolicy
-    sources: dict[str, Source]
+    runtime: Runtime
     session: requests.Session  # for the Graph API (Callbell has its own in the client)
 
 
@@ -54,7 +55,7 @@ def context() -> WorkerContext:
     """Build the worker context from the environment, once per process (the app's Runtime, plus a client)."""
     from importlib.metadata import version
 
-    rt = Runtime.start(Settings.load())
+    rt = Runtime.start(Settings.load(), role=WORKER)
     settings = rt.settings
     client = CallbellClient(
         settings.callbell_api_url,
@@ -64,7 +65,7 @@ def context() -> WorkerContext:
         read_timeout=settings.callbell_read_timeout,
     )
     return WorkerContext(
-        settings, rt.store, client, RetryPolicy.parse(settings.retry_schedule), rt.sources, requests.Session()
+        settings, rt.store, client, RetryPolicy(settings.retry_schedule), rt, requests.Session()
     )
 
 
@@ -109,7 +110,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
     try:
         contact = record.get("contact") or _fetched_contact(ctx, record, fresh)
         if contact is None:
-            outcome = "rejected"
+            outcome = Status.REJECTED
         else:
             fields["contact_uuid"] = deliver_contact(
                 ctx.client,
@@ -118,11 +119,11 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
                 fresh,
                 guard=lambda: ctx.store.leases.check(lead_id, token),
             )
-            outcome = "delivered"
+            outcome = Status.DELIVERED
             fields.update(delivered_at=time.time(), reason="")
     except UpstreamError as err:
         decision = ctx.policy.decide(err.status, attempt, err.retry_after, error=str(err))
-        outcome = "retrying" if decision.retry else "dead"
+        outcome = Status.RETRYING if decision.retry else Status.DEAD
         fields["reason"] = str(err) if decision.retry else decision.reason
         if decision.retry:
             retry_delay = decision.delay
@@ -152,7 +153,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
             "requests": [e["request"] for e in fresh],
         },
     )
-    if outcome == "retrying":
+    if outcome == Status.RETRYING:
         return Retry(max=RQ_RETRY_CAP, interval=[retry_delay])
     return outcome
 
@@ -161,21 +162,19 @@ def _count(
     pipe: Any, record: dict[str, Any], outcome: str, status: int | None, fresh: list[dict[str, Any]]
 ) -> None:
     """Queue this attempt's metrics on the pipeline that records it."""
-    metrics.count(pipe, "delivery_attempts", outcome=outcome, status=str(status or "none"))
+    metrics.count(pipe, metrics.DELIVERY_ATTEMPTS, outcome=outcome, status=str(status or "none"))
     waits = sum(1 for e in fresh if e.get("rate_limit_wait_ms"))
     if waits:
-        metrics.count(pipe, "rate_limit_waits", waits)
-    if outcome == "delivered":
-        metrics.observe(pipe, "delivery_seconds", time.time() - record["received_at"])
+        metrics.count(pipe, metrics.RATE_LIMIT_WAITS, waits)
+    if outcome == Status.DELIVERED:
+        metrics.observe(pipe, metrics.DELIVERY_SECONDS, time.time() - record["received_at"])
 
 
 def _fetched_contact(ctx: WorkerContext, record: dict[str, Any], log: list[dict[str, Any]]) -> dict | None:
     """Fetch a Meta lead, keep it on the record, and build its contact request (None: it is invalid)."""
-    source = ctx.sources.get(record["source"])
-    if source is None or source.preset != "meta_lead_ads":
-        raise UpstreamError(
-            "graph_fetch", 400, f"source {record['source']!r} is not a meta_lead_ads source now"
-        )
+    source = ctx.runtime.sources.get(record["source"])
+    if source is None or source.reader.read_fetched is None:
+        raise UpstreamError("graph_fetch", 400, f"source {record['source']!r} no longer fetches its leads")
     leadgen_id = json.loads(record["body"])["leadgen_id"]
     lead = fetch_lead(
         ctx.session,
@@ -187,7 +186,7 @@ def _fetched_contact(ctx: WorkerContext, record: dict[str, Any], log: list[dict[
     )
     ctx.store.save_fetched(record["id"], lead)
     try:
-        contact = contact_from(source, read_meta_lead(lead))
+        contact = contact_from(source, source.reader.read_fetched(lead))
     except ValidationError as exc:
         ctx.store.update_rejected(record["id"], exc.messages)
         return None
@@ -215,7 +214,7 @@ def on_job_failure(job: Job, connection: Any, exc_type: type, exc_value: BaseExc
     try:
         store.finish_attempt(
             lead_id,
-            "dead",
+            Status.DEAD,
             record.get("attempt_count", 0),
             record["attempts"],
             lease_token=token,

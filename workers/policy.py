@@ -5,9 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-# Seconds before attempt 2, 3, ...: quick first retries so a blip costs seconds, then spreading out
-# so a Callbell outage of a day is survived (the sum is about 27.7 hours; 12 attempts in all).
-DEFAULT_SCHEDULE = (2, 10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
+from service.settings import DEFAULT_RETRY_SCHEDULE
+
 # ±20 % spreads retries of leads that failed together, so they do not return together.
 JITTER = 0.2
 # Retry-After is honoured up to this long; a larger value is treated as this.
@@ -34,25 +33,12 @@ class Decision:
 class RetryPolicy:
     """Backoff with jitter over a fixed schedule; exhausting it dead-letters the lead."""
 
-    schedule: tuple[int, ...] = DEFAULT_SCHEDULE
+    schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE
 
     @property
     def max_attempts(self) -> int:
         """The first attempt plus one retry per schedule entry."""
         return len(self.schedule) + 1
-
-    @classmethod
-    def parse(cls, text: str) -> RetryPolicy:
-        """Build a policy from `"2,10,30"` (seconds); an empty text gives the default schedule."""
-        if not text.strip():
-            return cls()
-        try:
-            schedule = tuple(int(part) for part in text.split(","))
-        except ValueError:
-            raise ValueError(f"retry schedule: {text!r} is not a comma-separated list of seconds") from None
-        if any(s <= 0 for s in schedule):
-            raise ValueError("retry schedule: every delay must be greater than 0")
-        return cls(schedule)
 
     def decide(
         self, status: int | None, attempt: int, retry_after: float | None = None, error: str = ""

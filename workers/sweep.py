@@ -17,11 +17,11 @@ import time
 
 from redis.client import Pipeline
 from redis.exceptions import WatchError
-from rq.job import Job
+from rq.job import Job, JobStatus
 
-from service.lease import lease_key
-from service.records import PENDING_INDEX, PENDING_STATUSES, LeadStore, lead_key
-from workers.queueing import enqueue_delivery
+from service.keys import PENDING_INDEX, PENDING_STATUSES, lead_key, lease_key
+from service.queueing import enqueue_delivery
+from service.store import LeadStore
 
 
 def revive_lost(store: LeadStore, grace: float, limit: int = 50) -> int:
@@ -69,9 +69,9 @@ def _waiting(pipe: Pipeline, store: LeadStore, job_id: str, grace: float) -> boo
     pipe.watch(job_key)
     raw = pipe.hget(job_key, "status")
     status = raw.decode() if raw else ""
-    if status == "queued":
+    if status == JobStatus.QUEUED:
         return pipe.lpos(store.queue.key, job_id) is not None
-    if status == "scheduled":
+    if status == JobStatus.SCHEDULED:
         due = pipe.zscore(store.queue.scheduled_job_registry.key, job_id)
         return due is not None and due > time.time() - grace
-    return status == "deferred"
+    return status == JobStatus.DEFERRED

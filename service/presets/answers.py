@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from service.errors import PayloadError
 
 # Field names people give to the same thing, compared without case or punctuation.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -100,3 +103,20 @@ def as_dict(value: Any) -> dict[str, Any]:
 def as_list(value: Any) -> list[Any]:
     """The value if it is an array, else an empty one."""
     return value if isinstance(value, list) else []
+
+
+def embedded_json(payload: dict[str, Any], field: str) -> dict[str, Any]:
+    """Parse the JSON object some senders put inside one form field."""
+    raw = payload.get(field) or "{}"
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else {}
+    except json.JSONDecodeError as exc:
+        raise PayloadError(f"{field} is not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise PayloadError(f"{field} must hold a JSON object")
+    return data
+
+
+def text_id(value: Any) -> str | None:
+    """An event id as text, or None when the sender gave none."""
+    return None if is_blank(value) else str(value)

@@ -10,11 +10,11 @@ from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 
 from service.api_schemas import DeadLetterFilterSchema, LeadSchema
+from service.deadletters import Filter, list_dead, replay
+from service.lead_view import public_view, summary
 from service.problems import problem
-from service.records import public_view
 from service.runtime import runtime
 from service.verify import bearer_token, matches_any
-from workers.deadletters import Filter, list_dead, replay, summary
 
 bp = Blueprint("admin", __name__)
 

@@ -15,8 +15,8 @@ from service import bodies, metrics
 from service.browser import caught_by_honeypot, see_other, wants_redirect
 from service.dedup import dedup_key
 from service.errors import PayloadError, VerificationError
+from service.keys import Status
 from service.mapping import build_contact
-from service.presets.ads import meta_leadgen_ids
 from service.problems import problem
 from service.records import NewLead
 from service.runtime import runtime
@@ -68,9 +68,9 @@ def intake(source_name: str) -> Response:
     if caught_by_honeypot(source, payload):
         rt.redis.incr(f"leadrelay:honeypot:{source.name}")
         g.outcome = "honeypot"
-        return _answer(source, uuid.uuid4().hex, "queued")  # looks accepted, so the bot learns nothing
-    if source.preset == "meta_lead_ads":
-        return _meta_notification(source, payload)
+        return _answer(source, uuid.uuid4().hex, Status.QUEUED)  # looks accepted, so the bot learns nothing
+    if source.reader.fetches_lead:
+        return _announced_leads(source, payload)
     lead = NewLead(source.name, content_type, raw, delivery_mode=source.delivery_mode)
     try:
         contact, answers = build_contact(source, payload)
@@ -79,7 +79,7 @@ def intake(source_name: str) -> Response:
         return problem(400, str(exc))
     except ValidationError as exc:
         lead_id = rt.store.reject(lead, exc.messages)
-        g.outcome, g.lead_id = "rejected", lead_id
+        g.outcome, g.lead_id = Status.REJECTED, lead_id
         if wants_redirect(source, request) and source.error_redirect_url:
             return see_other(source.error_redirect_url, reason=_first_reason(exc.messages), lead_id=lead_id)
         return problem(
@@ -97,7 +97,7 @@ def intake(source_name: str) -> Response:
         contact,
         source.delivery_mode,
         enqueue=not skip,
-        status="skipped" if skip else "queued",
+        status=Status.SKIPPED if skip else Status.QUEUED,
         reason="sender test lead, not delivered" if skip else "",
     )
     lead_id, duplicate_of = rt.store.accept(
@@ -110,12 +110,12 @@ def intake(source_name: str) -> Response:
     return _answer(source, lead_id, duplicate_of or lead.status, duplicate=duplicate_of is not None)
 
 
-def _meta_notification(source: Source, payload: dict) -> Response:
-    """Store one lead per announced leadgen id; the worker fetches each from the Graph API."""
+def _announced_leads(source: Source, payload: dict) -> Response:
+    """Store one lead per lead a notification announces (Meta); the worker fetches each."""
     rt = runtime()
-    announced = meta_leadgen_ids(payload)
+    announced = source.reader.announced(payload) if source.reader.announced else []
     if not announced:
-        g.outcome = "rejected"
+        g.outcome = Status.REJECTED
         return problem(
             422, "no leadgen change in this notification", errors={"entry": ["no leadgen_id found"]}
         )
@@ -129,11 +129,11 @@ def _meta_notification(source: Source, payload: dict) -> Response:
             {
                 "lead_id": lead_id,
                 "leadgen_id": change["leadgen_id"],
-                "status": duplicate_of or "queued",
+                "status": duplicate_of or Status.QUEUED,
                 "duplicate": duplicate_of is not None,
             }
         )
-    g.outcome = "queued" if any(not r["duplicate"] for r in results) else "duplicate"
+    g.outcome = Status.QUEUED if any(not r["duplicate"] for r in results) else "duplicate"
     g.lead_id = ",".join(r["lead_id"] for r in results)
     return jsonify(leads=results)  # Meta wants a 200
 
@@ -142,14 +142,14 @@ def _counters(outcome: str) -> tuple[str, str]:
     """The metrics fields the store counts a lead under: stored with `outcome`, or a duplicate."""
     g.counted = True  # counted inside the transaction that stores it: one round trip fewer per lead
     return (
-        metrics.field("leads_received", source=g.source, outcome=outcome),
-        metrics.field("leads_received", source=g.source, outcome="duplicate"),
+        metrics.field(metrics.LEADS_RECEIVED, source=g.source, outcome=outcome),
+        metrics.field(metrics.LEADS_RECEIVED, source=g.source, outcome="duplicate"),
     )
 
 
 def _timed(pipe: Pipeline) -> None:
     """Observe the intake latency inside the storing transaction."""
-    metrics.observe(pipe, "intake_seconds", time.perf_counter() - g.started)
+    metrics.observe(pipe, metrics.INTAKE_SECONDS, time.perf_counter() - g.started)
 
 
 @bp.after_request
@@ -163,8 +163,8 @@ def _record(response: Response) -> Response:
     g.outcome = outcome
     try:
         with runtime().redis.pipeline(transaction=False) as pipe:
-            metrics.count(pipe, "leads_received", source=g.source, outcome=outcome)
-            metrics.observe(pipe, "intake_seconds", time.perf_counter() - g.started)
+            metrics.count(pipe, metrics.LEADS_RECEIVED, source=g.source, outcome=outcome)
+            metrics.observe(pipe, metrics.INTAKE_SECONDS, time.perf_counter() - g.started)
             pipe.execute()
     except RedisError:
         pass  # Redis is down: the 503 already says so
@@ -202,7 +202,7 @@ def subscription_check(source_name: str) -> Response:
     source = runtime().sources.get(source_name)
     if source is None:
         return problem(404, f"unknown source {source_name!r}")
-    if source.preset != "meta_lead_ads" or not source.verify_token:
+    if not source.reader.fetches_lead or not source.verify_token:
         return problem(405, "leads are posted here; GET only answers Meta's subscription check")
     if request.args.get("hub.mode") != "subscribe":
         return problem(400, "expected hub.mode=subscribe with hub.verify_token and hub.challenge")

@@ -10,10 +10,12 @@ import psutil
 import requests
 from rq import Queue
 
-from service.records import LeadStore, NewLead, lead_key
+from service.keys import lead_key
+from service.queueing import make_queue
+from service.records import NewLead
 from service.settings import Settings
+from service.store import LeadStore
 from tests.benchmarks.harness import BIN, LEADRELAY, Stack, cpu_seconds, start, stop, tree
-from workers.queueing import make_queue
 
 DELIVERED = b"delivery_attempts|outcome=delivered|status=200"
 

@@ -8,11 +8,11 @@ from rq import Callback, Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
+from service.settings import DEFAULT_JOB_TIMEOUT
+
+# The job contract: the workers' functions named by dotted path, so the app never imports them.
 DELIVER = "workers.jobs.deliver"
 ON_FAILURE = "workers.jobs.on_job_failure"
-# A delivery makes at most two Callbell requests, each bounded by the client's timeouts, plus
-# rate-limiter waits; a job running longer than this is stuck and is stopped.
-DEFAULT_JOB_TIMEOUT = 60
 # Retries of the job itself, used only when a worker dies mid-delivery or the job breaks outright.
 # HTTP outcomes are retried by the delivery policy, which returns rq.Retry with its own schedule.
 # The first retry is immediate: it needs no scheduler, whose lock a killed worker may still hold.

@@ -12,10 +12,11 @@ from marshmallow import ValidationError
 
 from service import bodies
 from service.errors import PayloadError
+from service.keys import DEAD_INDEX, DEAD_STATUSES, Status, lead_key
 from service.mapping import build_contact, contact_from
-from service.presets.ads import read_meta_lead
-from service.records import DEAD_INDEX, DEAD_STATUSES, LeadStore, decode_record, iso, lead_key
+from service.records import decode_record
 from service.sources import Source
+from service.store import LeadStore
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -125,15 +126,19 @@ def replay(store: LeadStore, sources: dict[str, Source], lead_id: str) -> dict[s
     except (ValidationError, PayloadError) as exc:
         errors = exc.messages if isinstance(exc, ValidationError) else {"body": [str(exc)]}
         store.update_rejected(lead_id, errors)
-        return {"lead_id": lead_id, "replayed": False, "status": "rejected", "errors": errors}
+        return {"lead_id": lead_id, "replayed": False, "status": Status.REJECTED, "errors": errors}
     store.requeue(lead_id, contact, source.delivery_mode)
-    return {"lead_id": lead_id, "replayed": True, "status": "queued"}
+    return {"lead_id": lead_id, "replayed": True, "status": Status.QUEUED}
 
 
 def _rebuild(source: Source, record: dict[str, Any]) -> dict[str, Any] | None:
     """The contact request from the stored payload; None for a Meta lead not fetched yet (the worker will)."""
-    if source.preset == "meta_lead_ads":
-        return contact_from(source, read_meta_lead(record["fetched"])) if record.get("fetched") else None
+    if source.reader.read_fetched:
+        return (
+            contact_from(source, source.reader.read_fetched(record["fetched"]))
+            if record.get("fetched")
+            else None
+        )
     contact, _ = build_contact(source, bodies.decode(record["content_type"], record["body"]))
     return contact
 
@@ -141,16 +146,3 @@ def _rebuild(source: Source, record: dict[str, Any]) -> dict[str, Any] | None:
 def purge(store: LeadStore, flt: Filter = Filter()) -> int:
     """Delete the matching dead letters for good; return how many."""
     return sum(store.delete(record["id"]) for record in list_dead(store, flt, limit=10**9))
-
-
-def summary(record: dict[str, Any]) -> dict[str, Any]:
-    """The short form of a dead letter, for listings."""
-    return {
-        "id": record["id"],
-        "source": record["source"],
-        "status": record["status"],
-        "received_at": iso(record["received_at"]),
-        "dead_at": iso(record["dead_at"]) if "dead_at" in record else None,
-        "attempts": record.get("attempt_count", 0),
-        "reason": record.get("reason", ""),
-    }

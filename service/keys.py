@@ -1,0 +1,40 @@
+"""Redis key names and lead statuses: declared once, used by the app, the workers and the metrics."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+KEY_PREFIX = "leadrelay"
+DEAD_INDEX = f"{KEY_PREFIX}:dead"  # sorted set: lead id -> time it became a dead letter
+DEDUP_PREFIX = f"{KEY_PREFIX}:dedup:"  # string: dedup key -> id of the lead it first named
+# sorted set: lead id -> when its job should have run; what the sweep checks for lost jobs
+PENDING_INDEX = f"{KEY_PREFIX}:pending"
+LEASE_PREFIX = f"{KEY_PREFIX}:lease:"  # string: lead id -> token of the delivery holding it
+METRIC_COUNTERS = f"{KEY_PREFIX}:metrics:counters"
+METRIC_HISTOGRAMS = f"{KEY_PREFIX}:metrics:histograms"
+
+
+class Status(StrEnum):
+    """Where a lead stands."""
+
+    QUEUED = "queued"  # waiting for its first delivery attempt
+    RETRYING = "retrying"  # an attempt failed; the next one is scheduled
+    DELIVERED = "delivered"
+    DEAD = "dead"  # delivery failed for good: a dead letter
+    REJECTED = "rejected"  # failed validation: a dead letter
+    SKIPPED = "skipped"  # kept, not delivered (a sender's test lead)
+
+
+STATUSES = tuple(Status)
+PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
+DEAD_STATUSES = (Status.DEAD, Status.REJECTED)
+
+
+def lead_key(lead_id: str) -> str:
+    """Return the Redis key of a lead record."""
+    return f"{KEY_PREFIX}:lead:{lead_id}"
+
+
+def lease_key(lead_id: str) -> str:
+    """Return the Redis key of a lead's delivery lease."""
+    return f"{LEASE_PREFIX}{lead_id}"

@@ -1,0 +1,251 @@
+"""The lead store in Redis: every write that must go together goes in one transaction."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+from redis.exceptions import WatchError
+from rq import Queue
+
+from service import metrics
+from service.keys import (
+    DEAD_INDEX,
+    DEAD_STATUSES,
+    DEDUP_PREFIX,
+    METRIC_COUNTERS,
+    PENDING_INDEX,
+    PENDING_STATUSES,
+    Status,
+    lead_key,
+    lease_key,
+)
+from service.lease import LeaseLost, Leases
+from service.queueing import enqueue_delivery
+from service.records import MAX_EXCHANGES, NewLead, decode_record, new_record
+from service.settings import Settings
+
+DAY = 86_400
+
+# Writes a lead unless its dedup key already names a stored one; then it takes back the job queued
+# just before it in the same transaction and answers the stored lead's id and status.
+# KEYS: lead, dedup key ("" for none), metrics counters, queue, job ("" for none), pending index.
+# ARGV: lead id, retention, dedup window, counter field if stored, counter field if duplicate,
+# job id ("" for none), then the record's field/value pairs.
+STORE_ONCE = """
+if KEYS[2] ~= '' then
+  local original = redis.call('GET', KEYS[2])
+  if original then
+    local status = redis.call('HGET', 'leadrelay:lead:' .. original, 'status')
+    if status then
+      if ARGV[6] ~= '' then
+        redis.call('LREM', KEYS[4], 0, ARGV[6])
+        redis.call('DEL', KEYS[5])
+      end
+      if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[5], 1) end
+      return {original, status}
+    end
+  end
+  redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+if ARGV[6] ~= '' then redis.call('ZADD', KEYS[6], redis.call('TIME')[1], ARGV[1]) end
+if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end
+return false
+"""
+
+
+class LeadStore:
+    """Reads and writes lead records; every write that must go together goes in one transaction."""
+
+    def __init__(self, redis: Redis, queue: Queue, settings: Settings):
+        self._store_once = redis.register_script(STORE_ONCE)
+        self.redis = redis
+        self.queue = queue
+        self.job_timeout = settings.job_timeout
+        self.retention = settings.lead_retention_days * DAY
+        self.dead_retention = settings.dead_letter_retention_days * DAY
+        self.dedup_window = settings.dedup_window_hours * 3600
+        self.leases = Leases(redis, PENDING_STATUSES)
+
+    def accept(
+        self,
+        lead: NewLead,
+        dedup_key: str | None = None,
+        counters: tuple[str, str] = ("", ""),
+        events: Callable[[Pipeline], None] | None = None,
+    ) -> tuple[str, str | None]:
+        """Store a lead and enqueue its delivery, both or neither; return (lead id, status if duplicate).
+
+        One MULTI/EXEC, one round trip: the RQ job's commands and a script that, unless the dedup
+        key names a stored lead, writes the record and the dedup key. A crash before EXEC stores
+        nothing (the sender got no 202 and retries); after it, record and job both exist. For a
+        duplicate the script writes nothing and takes the just-queued job back out.
+        `counters` are the metrics fields counted for a stored lead and for a duplicate.
+        """
+        lead_id = uuid.uuid4().hex
+        fields = {**new_record(lead_id, lead), "status": lead.status}
+        job_key = ""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.multi()
+            if lead.enqueue:
+                job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
+                fields["job_id"], job_key = job.id, job.key
+            flat = [part for pair in fields.items() for part in pair]
+            script_at = len(pipe)
+            dedup = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else ""
+            self._store_once(
+                keys=[lead_key(lead_id), dedup, METRIC_COUNTERS, self.queue.key, job_key, PENDING_INDEX],
+                args=[lead_id, self.retention, self.dedup_window, *counters, fields.get("job_id", ""), *flat],
+                client=pipe,
+            )
+            if events:
+                events(pipe)  # metrics ride along in the same round trip
+            original = pipe.execute()[script_at]
+        if original:
+            return original[0].decode(), original[1].decode()
+        return lead_id, None
+
+    def reject(self, lead: NewLead, errors: dict[str, Any]) -> str:
+        """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""
+        lead_id = uuid.uuid4().hex
+        now = time.time()
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                lead_key(lead_id),
+                mapping={
+                    **new_record(lead_id, lead),
+                    "dead_at": now,
+                    "status": Status.REJECTED,
+                    "reason": "failed validation",
+                    "errors": json.dumps(errors),
+                },
+            )
+            pipe.expire(lead_key(lead_id), self.dead_retention)
+            pipe.zadd(DEAD_INDEX, {lead_id: now})
+            metrics.count(pipe, metrics.DEAD_LETTERS_CREATED, status=Status.REJECTED)
+            pipe.execute()
+        return lead_id
+
+    def requeue(self, lead_id: str, contact: dict[str, Any] | None, delivery_mode: str = "upsert") -> None:
+        """Put a dead letter back on the queue with a rebuilt contact request (a replay)."""
+        key = lead_key(lead_id)
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.multi()
+            job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
+            pipe.hset(
+                key,
+                mapping={
+                    "status": Status.QUEUED,
+                    "contact": json.dumps(contact),
+                    "job_id": job.id,
+                    "delivery_mode": delivery_mode,
+                    "updated_at": time.time(),
+                    "attempt_count": 0,
+                },
+            )
+            pipe.hdel(key, "reason", "errors", "dead_at", "next_attempt_at")
+            pipe.zrem(DEAD_INDEX, lead_id)
+            pipe.zadd(PENDING_INDEX, {lead_id: time.time()})
+            pipe.expire(key, self.retention)
+            pipe.execute()
+
+    def update_rejected(self, lead_id: str, errors: dict[str, Any]) -> None:
+        """Make a stored lead a `rejected` dead letter (a replay or a fetched Meta lead that is invalid)."""
+        key = lead_key(lead_id)
+        now = time.time()
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                key,
+                mapping={
+                    "status": Status.REJECTED,
+                    "reason": "failed validation",
+                    "errors": json.dumps(errors),
+                    "updated_at": now,
+                },
+            )
+            self._index_dead(pipe, lead_id, now)
+            pipe.execute()
+
+    def _index_dead(self, pipe: Pipeline, lead_id: str, now: float) -> None:
+        """Make a stored lead a dead letter: listed, timed, and kept for the dead-letter retention."""
+        pipe.hset(lead_key(lead_id), "dead_at", now)
+        pipe.zadd(DEAD_INDEX, {lead_id: now})
+        pipe.expire(lead_key(lead_id), self.dead_retention)
+
+    def save_fetched(self, lead_id: str, lead: dict[str, Any]) -> None:
+        """Keep a lead fetched from its sender (Meta), so a replay need not fetch it again."""
+        self.redis.hset(lead_key(lead_id), "fetched", json.dumps(lead))
+
+    def save_contact(self, lead_id: str, contact: dict[str, Any]) -> None:
+        """Keep the contact request built by the worker."""
+        self.redis.hset(lead_key(lead_id), "contact", json.dumps(contact))
+
+    def finish_attempt(
+        self,
+        lead_id: str,
+        status: str,
+        attempt_count: int,
+        exchanges: list[dict[str, Any]],
+        events: Callable[[Pipeline], None] | None = None,
+        lease_token: str = "",
+        **fields: Any,
+    ) -> None:
+        """Record an attempt's exchanges and the lead's new status in one transaction.
+
+        With `lease_token`, the write happens only while that token holds the lead's lease, and
+        gives the lease back; otherwise LeaseLost is raised and nothing is written.
+        """
+        key = lead_key(lead_id)
+        now = time.time()
+        mapping = {
+            "status": status,
+            "attempt_count": attempt_count,
+            "updated_at": now,
+            "attempts": json.dumps(exchanges[-MAX_EXCHANGES:]),
+            **fields,
+        }
+        with self.redis.pipeline(transaction=True) as pipe:
+            if lease_token:
+                pipe.watch(lease_key(lead_id))
+                if pipe.get(lease_key(lead_id)) != lease_token.encode():
+                    raise LeaseLost(lead_id)
+                pipe.multi()
+            pipe.hset(key, mapping=mapping)
+            if status in DEAD_STATUSES:
+                self._index_dead(pipe, lead_id, now)
+                metrics.count(pipe, metrics.DEAD_LETTERS_CREATED, status=status)
+            else:
+                pipe.expire(key, self.retention)
+            if status in PENDING_STATUSES:
+                pipe.zadd(PENDING_INDEX, {lead_id: fields.get("next_attempt_at", now)})
+            else:
+                pipe.zrem(PENDING_INDEX, lead_id)
+            if events:
+                events(pipe)  # metrics ride along in the same round trip
+            if lease_token:
+                pipe.delete(lease_key(lead_id))
+            try:
+                pipe.execute()
+            except WatchError:
+                raise LeaseLost(lead_id) from None
+
+    def delete(self, lead_id: str) -> bool:
+        """Remove a lead for good; False when there was none."""
+        with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(lead_key(lead_id))
+            pipe.zrem(DEAD_INDEX, lead_id)
+            pipe.zrem(PENDING_INDEX, lead_id)
+            deleted, _, _ = pipe.execute()
+        return bool(deleted)
+
+    def get(self, lead_id: str) -> dict[str, Any] | None:
+        """Return the decoded record, or None when there is no such lead."""
+        raw = self.redis.hgetall(lead_key(lead_id))
+        return decode_record(raw) if raw else None
