@@ -42,7 +42,7 @@ def main(ctx: click.Context) -> None:
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the HTTP API under gunicorn."""
     from service import create_app
-    from service.gunicorn_app import GunicornApp
+    from service.gunicorn_app import GunicornApp, reread_sources_on_hup
 
     _fail_on_config_error(create_app)
     GunicornApp(
@@ -56,7 +56,9 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             "errorlog": "-",
             "worker_tmp_dir": "/dev/shm",  # noqa: S108 (tmpfs heartbeat file, as gunicorn advises)
             "graceful_timeout": 30,
+            "post_worker_init": reread_sources_on_hup,
         },
+        forward_hup=True,
     ).run()
 
 

@@ -2,18 +2,44 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+
+
+class HupForwardingArbiter(Arbiter):
+    """gunicorn's arbiter, except that SIGHUP goes to the workers instead of restarting them.
+
+    Each worker then re-reads the sources file and keeps the last good one if the new one is
+    broken; a restart would boot workers on the broken file and stop the API instead.
+    """
+
+    def handle_hup(self) -> None:
+        """Pass SIGHUP on to every worker."""
+        self.log.info("SIGHUP: the workers re-read the sources file")
+        for pid in list(self.WORKERS):
+            self.kill_worker(pid, signal.SIGHUP)
+
+
+def reread_sources_on_hup(worker: Any) -> None:
+    """gunicorn's post_worker_init hook: watch the sources file; SIGHUP re-reads it at once."""
+    sources_file = worker.wsgi.extensions["leadrelay"].sources_file
+    sources_file.watch()
+    # The handler only sets a flag: reading and logging belong to the watcher thread, not to a signal.
+    signal.signal(signal.SIGHUP, lambda _sig, _frame: sources_file.force())
 
 
 class GunicornApp(BaseApplication):
     """A gunicorn application whose workers each build their app with `factory()`."""
 
-    def __init__(self, factory: Callable[[], Any], options: dict[str, Any]):
+    def __init__(self, factory: Callable[[], Any], options: dict[str, Any], forward_hup: bool = False):
         self.factory = factory
         self.options = options
+        self.forward_hup = forward_hup
         super().__init__()
 
     def load_config(self) -> None:
@@ -24,3 +50,12 @@ class GunicornApp(BaseApplication):
     def load(self) -> Any:
         """Build the app inside the worker process (its own Redis connections)."""
         return self.factory()
+
+    def run(self) -> None:
+        """Run the arbiter (the HUP-forwarding one when asked) until stopped."""
+        arbiter = HupForwardingArbiter if self.forward_hup else Arbiter
+        try:
+            arbiter(self).run()
+        except RuntimeError as exc:
+            print(f"\nError: {exc}\n", file=sys.stderr)
+            sys.exit(1)

@@ -1,10 +1,11 @@
 """The sources file in force: re-read when it changes or on SIGHUP, a broken new file refused.
 
 An operator fixes a mapping and replays, or adds a source, without restarting the API or the
-workers. Every process checks the file at most once a second (a `stat`, nothing more when it has
-not changed). A new file is validated first: a broken one is refused with one logged error naming
-the file, key and reason, and the last good configuration stays in force. At start-up a broken
-file is still fatal: there is no last good configuration to keep.
+workers. Every process checks the file once a second (a `stat`, nothing more when it has not
+changed): in a background thread in the API and worker processes, on access elsewhere. A new
+file is validated first: a broken one is refused with one logged error naming the file, key and
+reason, and the last good configuration stays in force. At start-up a broken file is still fatal:
+there is no last good configuration to keep.
 """
 
 from __future__ import annotations
@@ -40,16 +41,32 @@ class SourcesFile:
             self.check()
         return self._sources
 
+    def watch(self) -> None:
+        """Check the file once a second in the background, so an idle process keeps up too."""
+        if not self.path:
+            return
+
+        def loop() -> None:
+            while True:
+                time.sleep(CHECK_INTERVAL_SECONDS)
+                try:
+                    self.check()
+                except Exception:  # a watcher must outlive any one bad read
+                    log.exception("sources file check failed")
+
+        threading.Thread(target=loop, name="sources-file-watch", daemon=True).start()
+
     def force(self) -> None:
         """Re-read the file at the next look, changed or not (what SIGHUP does; safe in a handler)."""
         self._forced = True
 
-    def check(self) -> bool:
+    def check(self, force: bool = False) -> bool:
         """Reload the file if it changed (or a reload was forced); return True when new sources apply."""
         if not self._lock.acquire(blocking=False):
-            return False  # another thread is reloading; it will swap the sources in
+            self._forced |= force  # another thread is reloading; the next look re-reads again
+            return False
         try:
-            forced, self._forced = self._forced, False
+            forced, self._forced = self._forced or force, False
             self._checked = time.monotonic()
             signature = self._stat()
             if signature == self._signature and not forced:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import signal
 import time
 from typing import Any
 
@@ -106,6 +109,11 @@ class LeadWorker(SimpleWorker):
             if pipeline is not None:
                 raise
 
+    def _install_signal_handlers(self) -> None:
+        """RQ's handlers, plus SIGHUP: re-read the sources file before the next job."""
+        super()._install_signal_handlers()
+        signal.signal(signal.SIGHUP, lambda _sig, _frame: _reread_sources())
+
     def clean_registries(self) -> None:
         """RQ's registry cleaning, under a lock that a worker dying mid-clean holds briefly.
 
@@ -137,13 +145,36 @@ class LeadWorker(SimpleWorker):
         return int(job.timeout or 60) + HEARTBEAT_GRACE
 
 
+def _reread_sources() -> None:
+    """Make this process re-read the sources file (a no-op before its first job built the context)."""
+    from workers.jobs import context
+
+    if context.cache_info().currsize:
+        context().runtime.sources_file.force()
+
+
+class LeadWorkerPool(WorkerPool):
+    """RQ's worker pool, passing SIGHUP on to its worker processes."""
+
+    def _install_signal_handlers(self) -> None:
+        """RQ's handlers, plus SIGHUP forwarded to every worker."""
+        super()._install_signal_handlers()
+        signal.signal(signal.SIGHUP, lambda _sig, _frame: self._forward_hup())
+
+    def _forward_hup(self) -> None:
+        """Send SIGHUP to every worker process."""
+        for data in list(self.worker_dict.values()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(data.pid, signal.SIGHUP)
+
+
 def run_fleet(redis: Redis, queues: list[str], processes: int, burst: bool) -> None:
     """Run `processes` workers (with the scheduler that delayed retries need) until stopped."""
     if processes == 1:
         _supervise(redis, queues, burst)
         return
     # The pool starts a new process for any worker that dies.
-    pool = WorkerPool(
+    pool = LeadWorkerPool(
         queues, connection=redis, num_workers=processes, worker_class=LeadWorker, serializer=JSONSerializer
     )
     pool.start(burst=burst, logging_level="INFO")

@@ -56,6 +56,7 @@ def context() -> WorkerContext:
     from importlib.metadata import version
 
     rt = Runtime.start(Settings.load(), role=WORKER)
+    rt.sources_file.watch()
     settings = rt.settings
     client = CallbellClient(
         settings.callbell_api_url,
