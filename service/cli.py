@@ -9,8 +9,8 @@ import click
 from dotenv import load_dotenv
 
 from service.errors import ConfigError
-from service.settings import Settings
-from service.sources import load_sources
+from service.settings import Settings, mask_url
+from service.sources import OPERATOR, load_sources
 
 # Where `leadrelay dev` writes the settings it chose, so commands in other terminals use the same
 # Redis, admin token and Callbell URL; the environment wins over the file.
@@ -42,7 +42,7 @@ def main(ctx: click.Context) -> None:
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the HTTP API under gunicorn."""
     from service import create_app
-    from service.gunicorn_app import GunicornApp, reread_sources_on_hup
+    from service.gunicorn_app import GunicornApp, JsonLogger, reread_sources_on_hup
 
     _fail_on_config_error(create_app)
     GunicornApp(
@@ -57,29 +57,77 @@ def serve(host: str, port: int, workers: int, threads: int) -> None:
             "worker_tmp_dir": "/dev/shm",  # noqa: S108 (tmpfs heartbeat file, as gunicorn advises)
             "graceful_timeout": 30,
             "post_worker_init": reread_sources_on_hup,
+            "logger_class": JsonLogger,
         },
         forward_hup=True,
     ).run()
 
 
 @main.command("check-config")
-def check_config() -> None:
-    """Validate the sources file and the environment, and print a summary."""
+@click.option(
+    "--ping", is_flag=True, help="also check that Redis answers and that Callbell accepts the token"
+)
+def check_config(ping: bool) -> None:
+    """Validate the sources file and the environment, and print a summary (exit 2 on an error)."""
     settings = _fail_on_config_error(Settings.load)
-    sources = _fail_on_config_error(lambda: load_sources(settings.sources_path))
+    sources = _fail_on_config_error(lambda: load_sources(settings.sources_path, OPERATOR))
     click.echo(f"sources file: {settings.sources_path or 'embedded sample'}")
+    missing = []
     for source in sources.values():
+        secret = ""
+        if source.secret_env:
+            secret = f" secret={source.secret_env}:{'set' if source.secrets else 'NOT SET'}"
+            if not source.secrets:
+                missing.append(source.secret_env)
         click.echo(
-            f"  /v1/leads/{source.name}: preset={source.preset} auth={source.auth} "
+            f"  /v1/leads/{source.name}: preset={source.preset} auth={source.auth}{secret} "
             f"region={source.default_region} tags={','.join(source.tags) or '-'} "
             f"custom_fields={','.join(source.custom_fields) or '-'}"
         )
+    click.echo(f"redis: {mask_url(settings.redis_url)}")
     click.echo(
         f"callbell: {settings.callbell_api_url} (token {'set' if settings.callbell_api_token else 'NOT set'})"
     )
     click.echo(
         f"admin API: {'enabled' if settings.admin_token else 'disabled (LEADRELAY_ADMIN_TOKEN not set)'}"
     )
+    problems = [f"{name} is not set: `leadrelay serve` will refuse to start" for name in missing]
+    if ping:
+        problems += _ping(settings)
+    for problem in problems:
+        click.echo(f"problem: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+
+
+def _ping(settings: Settings) -> list[str]:
+    """Check that Redis answers PING and that Callbell answers GET /auth/me with 200; list what failed."""
+    import requests
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    found = []
+    try:
+        Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3).ping()
+        click.echo("redis: answers PING")
+    except RedisError as exc:
+        found.append(f"Redis at REDIS_URL={mask_url(settings.redis_url)} does not answer: {exc}")
+    url = f"{settings.callbell_api_url.rstrip('/')}/auth/me"
+    headers = (
+        {"Authorization": f"Bearer {settings.callbell_api_token}"} if settings.callbell_api_token else {}
+    )
+    try:
+        status = requests.get(url, headers=headers, timeout=(3.05, 10)).status_code
+    except requests.RequestException as exc:
+        found.append(
+            f"Callbell at CALLBELL_API_URL={settings.callbell_api_url} does not answer: {type(exc).__name__}"
+        )
+    else:
+        if status == 200:
+            click.echo("callbell: the token is accepted (GET /auth/me 200)")
+        else:
+            found.append(f"Callbell answers GET /auth/me with {status}: check CALLBELL_API_TOKEN")
+    return found
 
 
 def _fail_on_config_error(build):  # type: ignore[no-untyped-def]
@@ -100,6 +148,16 @@ def _register_subcommands() -> None:
 
     for command in (sandbox, worker, dead_letters, dev):
         main.add_command(command)
+    _show_envvars(main)
+
+
+def _show_envvars(command: click.Command) -> None:
+    """Make every option's --help name the environment variable it falls back to."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar:
+            param.show_envvar = True
+    for sub in getattr(command, "commands", {}).values():
+        _show_envvars(sub)
 
 
 _register_subcommands()

@@ -104,14 +104,14 @@ def _sources_or_exit(path: str) -> dict[str, Source]:
 
 
 @click.command("dev")
-@click.option("--port", envvar="PORT", default=8000, show_default=True, type=int, help="API port [env: PORT]")
+@click.option("--port", envvar="PORT", default=8000, show_default=True, type=int, help="API port")
 @click.option(
     "--sandbox-port",
     envvar="SANDBOX_PORT",
     default=9090,
     show_default=True,
     type=int,
-    help="Callbell sandbox port [env: SANDBOX_PORT]",
+    help="Callbell sandbox port",
 )
 @click.option(
     "--redis-port",
@@ -119,14 +119,14 @@ def _sources_or_exit(path: str) -> dict[str, Source]:
     default=DEFAULT_REDIS_PORT,
     show_default=True,
     type=int,
-    help="embedded Redis port [env: LEADRELAY_DEV_REDIS_PORT]",
+    help="embedded Redis port",
 )
 @click.option(
     "--data-dir",
     envvar="LEADRELAY_DATA_DIR",
     default="var",
     show_default=True,
-    help=f"Redis data, and {ENV_FILE_NAME} for other terminals [env: LEADRELAY_DATA_DIR]",
+    help=f"Redis data, and {ENV_FILE_NAME} for other terminals",
 )
 def dev(port: int, sandbox_port: int, redis_port: int, data_dir: str) -> None:
     """Run Redis, the Callbell sandbox, the API and a worker together until Ctrl-C."""

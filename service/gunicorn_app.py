@@ -9,6 +9,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.glogging import Logger
 
 
 class HupForwardingArbiter(Arbiter):
@@ -23,6 +24,17 @@ class HupForwardingArbiter(Arbiter):
         self.log.info("SIGHUP: the workers re-read the sources file")
         for pid in list(self.WORKERS):
             self.kill_worker(pid, signal.SIGHUP)
+
+
+class JsonLogger(Logger):
+    """gunicorn's logger, its lines handed to the root logger: JSON, scrubbed, like every other line."""
+
+    def setup(self, cfg: Any) -> None:
+        """Set gunicorn's loggers up, then send their lines through the root logger's handler."""
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            log.handlers.clear()
+            log.propagate = True
 
 
 def reread_sources_on_hup(worker: Any) -> None:

@@ -33,6 +33,8 @@ def problem(status: int, detail: str, *, errors: dict[str, Any] | None = None, *
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_TYPE
+    if status == 401:  # RFC 9110: a 401 names how to authenticate
+        response.headers["WWW-Authenticate"] = 'Bearer realm="leadrelay"'
     return response
 
 

@@ -103,9 +103,34 @@ def _coerce(name: str, raw: object) -> object:
             if value <= 0:
                 raise ValueError("must be greater than 0")
             return value
+        if name in URL_SCHEMES:
+            return check_url(str(raw), URL_SCHEMES[name])
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{ENV_NAMES[name]}: {exc}") from exc
     return str(raw)
+
+
+# Settings that hold a URL, and the schemes each accepts; a bad one stops start-up with its name.
+URL_SCHEMES = {
+    "redis_url": ("redis", "rediss", "unix"),
+    "callbell_api_url": ("https", "http"),
+    "meta_graph_api_url": ("https", "http"),
+    "public_url": ("https", "http"),
+}
+
+
+def check_url(value: str, schemes: tuple[str, ...]) -> str:
+    """Return `value` if it is a URL with one of `schemes` and a host; raise ValueError saying why not."""
+    if not value and schemes[0] == "https":
+        return value  # optional URLs (the public URL) may be empty
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        example = "redis://host:6379/0" if "redis" in schemes else "https://host/path"
+        kinds = f"{', '.join(schemes[:-1])} or {schemes[-1]}"
+        raise ValueError(f"{mask_url(value)!r} is not a {kinds} URL (e.g. {example})")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError(f"{mask_url(value)!r} names no host")
+    return value
 
 
 def parse_schedule(raw: object) -> tuple[int, ...]:

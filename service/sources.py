@@ -34,7 +34,11 @@ class DefaultsSchema(Schema):
         unknown = RAISE
 
     callbell_source = fields.String(validate=validate.Length(min=1))
-    default_region = fields.String(validate=validate.OneOf(REGIONS))
+    default_region = fields.String(
+        validate=validate.OneOf(
+            REGIONS, error="{input!r} is not a region code; use two letters, e.g. US, GB, BR, DE, IN"
+        )
+    )
     identifier_format = fields.String(validate=validate.OneOf(IDENTIFIER_FORMATS))
     delivery_mode = fields.String(validate=validate.OneOf(DELIVERY_MODES))
 
@@ -42,8 +46,9 @@ class DefaultsSchema(Schema):
 class SourceSchema(DefaultsSchema, settings_schema()):  # type: ignore[misc]
     """One `[sources.<name>]` table."""
 
-    preset = fields.String(load_default="json", validate=validate.OneOf(sorted(PRESETS)))
-    auth = fields.String(load_default="none", validate=validate.OneOf(sorted(SCHEMES)))
+    # Both are required: a source that says nothing must not silently accept anyone as JSON.
+    preset = fields.String(required=True, validate=validate.OneOf(sorted(PRESETS)))
+    auth = fields.String(required=True, validate=validate.OneOf(sorted(SCHEMES)))
     secret_env = fields.String(validate=validate.Regexp(ENV_NAME))
     tags = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     tag_fields = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
@@ -72,6 +77,11 @@ class SourceSchema(DefaultsSchema, settings_schema()):  # type: ignore[misc]
         """Refuse a verifying scheme that names no secret: it would accept nobody or everybody."""
         if data["auth"] not in SCHEMES_WITHOUT_SECRET and not data.get("secret_env"):
             raise ValidationError(f"auth {data['auth']!r} needs secret_env", "secret_env")
+        if data["auth"] in SCHEMES_WITHOUT_SECRET and data.get("secret_env"):
+            raise ValidationError(
+                f"auth {data['auth']!r} checks no secret: remove secret_env, or choose a scheme that uses it",
+                "secret_env",
+            )
         if PRESETS[data["preset"]].fetches_lead and not data.get("page_token_env"):
             raise ValidationError(
                 f"{data['preset']} needs the page access token to fetch leads", "page_token_env"
@@ -160,7 +170,7 @@ def parse_sources(raw: dict[str, Any], label: str = "sources", role: str = INTAK
     try:
         data = SourcesFileSchema().load(raw)
     except ValidationError as exc:
-        raise ConfigError(f"{label}: {_first_error(exc.messages)}") from exc
+        raise ConfigError("\n".join(f"{label}: {error}" for error in _errors(exc.messages))) from exc
     defaults = {**BUILTIN_DEFAULTS, **data["defaults"]}
     built = {}
     for name, table in data["sources"].items():
@@ -213,16 +223,19 @@ def _read_env(label: str, name: str, table: dict[str, Any], key: str, required: 
     return value
 
 
-def _first_error(messages: Any, prefix: str = "") -> str:
-    """Flatten marshmallow's nested messages to the first `dotted.key: reason`."""
+def _errors(messages: Any, prefix: str = "") -> list[str]:
+    """Flatten marshmallow's nested messages to `dotted.key: reason`, every one of them."""
     if isinstance(messages, dict):
-        key, value = next(iter(messages.items()))
-        if key == "value" and isinstance(value, dict):
-            return _first_error(value, prefix)
-        dotted = f"{prefix}.{key}" if prefix else str(key)
-        if key == "fields_":
-            dotted = dotted.replace("fields_", "fields")
-        return _first_error(value, dotted)
+        found = []
+        for key, value in messages.items():
+            if key == "value" and isinstance(value, dict):
+                found += _errors(value, prefix)
+                continue
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            found += _errors(value, dotted.replace("fields_", "fields") if key == "fields_" else dotted)
+        return found
     if isinstance(messages, list):
-        return f"{prefix}: {messages[0]}" if prefix else str(messages[0])
-    return f"{prefix}: {messages}"
+        if all(isinstance(m, str) for m in messages):
+            return [f"{prefix}: {m}" if prefix else m for m in messages]
+        return [e for m in messages for e in _errors(m, prefix)]
+    return [f"{prefix}: {messages}"]

@@ -161,7 +161,7 @@ def test_body_over_the_limit_is_refused_without_reading_it(tmp_path, redis_serve
     port = free_port()
     env = {
         "REDIS_URL": redis_server.url,
-        "LEADRELAY_SOURCES": write_sources('[sources.web]\npreset = "form"\n'),
+        "LEADRELAY_SOURCES": write_sources('[sources.web]\npreset = "form"\nauth = "none"\n'),
     }
     server = procs.start(["serve", "--port", str(port), "--workers", "1"], env=env, log=tmp_path / "api.log")
     try:

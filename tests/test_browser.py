@@ -5,6 +5,7 @@ from __future__ import annotations
 SOURCES = """
 [sources.site]
 preset = "form"
+auth = "none"
 redirect_url = "https://example.com/thanks"
 error_redirect_url = "https://example.com/oops?form=contact"
 allowed_origins = ["https://www.example.com"]

@@ -12,10 +12,13 @@ LEAD = {"name": "Ada Lovelace", "phone": "+14155550100"}
 SOURCES = """
 [sources.website]
 preset = "form"
+auth = "none"
 [sources.other]
 preset = "form"
+auth = "none"
 [sources.typeform]
 preset = "typeform"
+auth = "none"
 """
 
 

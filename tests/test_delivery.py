@@ -156,11 +156,13 @@ def test_dead_letter_replay_after_fixing_the_account(client, admin_headers, sand
 
 
 def test_rejected_lead_replays_after_fixing_the_mapping(make_app, admin_headers, sandbox, start_worker):
-    broken = make_app('[sources.web]\npreset = "form"\n').test_client()
+    broken = make_app('[sources.web]\npreset = "form"\nauth = "none"\n').test_client()
     response = broken.post("/v1/leads/web", data={"full": "Ada Lovelace", "mobile_no": "+14155550100"})
     assert response.status_code == 422
     lead_id = response.get_json()["lead_id"]
-    fixed = make_app('[sources.web]\npreset = "form"\nfields = { name = "full", phone = "mobile_no" }\n')
+    fixed = make_app(
+        '[sources.web]\npreset = "form"\nauth = "none"\nfields = { name = "full", phone = "mobile_no" }\n'
+    )
     client = fixed.test_client()
     start_worker()
     assert (

@@ -86,6 +86,7 @@ def test_failed_auth_is_401_and_stores_nothing(client, redis):
     assert missing.status_code == wrong.status_code == 401
     assert missing.mimetype == "application/problem+json"
     assert "API key" in missing.get_json()["detail"]
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="leadrelay"'
     assert nothing_stored(redis)
 
 

@@ -168,8 +168,21 @@ class LeadWorkerPool(WorkerPool):
                 os.kill(data.pid, signal.SIGHUP)
 
 
+class _QuietMaintenance(logging.Filter):
+    """Drop RQ's every-ten-seconds maintenance lines (kept at DEBUG level)."""
+
+    ROUTINE = ("cleaning registries", "cleaning group registries", "Acquired scheduler lock")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every line but the routine maintenance ones, unless DEBUG logging is on."""
+        routine = any(part in str(record.msg) for part in self.ROUTINE)
+        return not routine or logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
 def run_fleet(redis: Redis, queues: list[str], processes: int, burst: bool) -> None:
     """Run `processes` workers (with the scheduler that delayed retries need) until stopped."""
+    for name in ("rq.worker", "rq.scheduler"):
+        logging.getLogger(name).addFilter(_QuietMaintenance())
     if processes == 1:
         _supervise(redis, queues, burst)
         return
