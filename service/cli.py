@@ -18,7 +18,7 @@ DEFAULT_ENV_FILE = "var/leadrelay.env"
 
 
 @click.group()
-@click.version_option(package_name="leadrelay")
+@click.version_option(package_name="leadrelay", prog_name="leadrelay")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """leadrelay: turn leads from forms and lead sources into Callbell contacts."""
@@ -144,9 +144,9 @@ def _register_subcommands() -> None:
     from sandbox.cli import sandbox
     from service.deadletters_cli import dead_letters
     from service.dev import dev
-    from workers.cli import worker  # the entry point composes both layers
+    from workers.cli import worker, worker_health  # the entry point composes both layers
 
-    for command in (sandbox, worker, dead_letters, dev):
+    for command in (sandbox, worker, worker_health, dead_letters, dev):
         main.add_command(command)
     _show_envvars(main)
 

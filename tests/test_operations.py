@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -150,28 +151,69 @@ def test_logs_are_json_with_personal_data_masked_and_no_secrets(
     assert attempt["outcome"] == "delivered"
 
 
-def test_compose_file_validates():
-    compose = ROOT / "deploy" / "compose.yml"
-    env = {"CALLBELL_API_TOKEN": "x", "LEADRELAY_ADMIN_TOKEN": "y", "PATH": "/usr/bin:/bin:/usr/local/bin"}
+def compose_client() -> list[str] | None:
+    """The compose command this machine has (Docker's plugin or Debian's docker-compose), or None."""
     if (
         shutil.which("docker")
         and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
     ):
-        command = ["docker", "compose", "-f", str(compose), "config", "--quiet"]
-    elif shutil.which("docker-compose"):
-        command = ["docker-compose", "-f", str(compose), "config", "--quiet"]
-    else:
-        pytest.skip("no docker compose client on this machine")
-    assert subprocess.run(command, env=env, capture_output=True).returncode == 0
-    missing = subprocess.run(command, env={"PATH": env["PATH"]}, capture_output=True, text=True)
+        return ["docker", "compose"]
+    return ["docker-compose"] if shutil.which("docker-compose") else None
+
+
+def test_compose_stack_validates_from_the_example_env_file(tmp_path):
+    client = compose_client()
+    if client is None:
+        pytest.skip("no docker compose client on this machine (.ci/run installs Debian's docker-compose)")
+    deploy = tmp_path / "deploy"
+    shutil.copytree(ROOT / "deploy", deploy)
+    shutil.copy(deploy / ".env.example", deploy / ".env")  # what the README says to do
+    command = [*client, "-f", str(deploy / "compose.yml"), "--profile", "sandbox", "config"]
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    stack = yaml.safe_load(done.stdout)
+    assert set(stack["services"]) == {"redis", "api", "worker", "sandbox"}
+    for name in ("api", "worker"):
+        service = stack["services"][name]
+        assert service["environment"]["CALLBELL_API_URL"] == "http://sandbox:9090/v1"  # the profile's sandbox
+        assert service["environment"]["ZAPIER_KEY"]  # the sources file's secret reaches every container
+        mount = service["volumes"][0]  # long or short syntax, as the client prints it
+        assert (mount["source"] if isinstance(mount, dict) else mount.split(":")[0]) == str(
+            deploy / "sources.example.toml"
+        )
+        assert service["environment"]["LEADRELAY_SOURCES"] == "/etc/leadrelay/sources.toml"
+    assert stack["services"]["worker"]["healthcheck"]["test"][-1] == "worker-health"
+    assert "9090" in " ".join(stack["services"]["sandbox"]["healthcheck"]["test"])
+    (deploy / ".env").write_text(
+        "\n".join(
+            line
+            for line in (deploy / ".env.example").read_text().splitlines()
+            if not line.startswith("LEADRELAY_SOURCES")
+        )
+    )
+    missing = subprocess.run(command, env=env, capture_output=True, text=True, cwd=tmp_path)
     assert missing.returncode != 0
-    assert "set CALLBELL_API_TOKEN" in missing.stderr + missing.stdout
+    assert "set LEADRELAY_SOURCES in deploy/.env" in missing.stderr + missing.stdout
+
+
+def manifests() -> list[dict]:
+    return [
+        d for f in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())
+    ]
+
+
+def test_kubernetes_manifests_match_the_api_schemas():
+    import kubernetes_validate
+
+    core = [d for d in manifests() if not d["apiVersion"].startswith("keda.sh/")]  # KEDA is a CRD
+    for doc in core:
+        kubernetes_validate.validate(doc, kubernetes_validate.latest_version(), strict=True)
+    assert {d["kind"] for d in core} >= {"Deployment", "Service", "PodDisruptionBudget", "ConfigMap"}
 
 
 def test_kubernetes_manifests_hold_what_operations_need():
-    docs = [
-        d for f in sorted((ROOT / "deploy" / "k8s").glob("*.yaml")) for d in yaml.safe_load_all(f.read_text())
-    ]
+    docs = manifests()
     kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
     assert {
         ("Deployment", "leadrelay-api"),
@@ -180,16 +222,22 @@ def test_kubernetes_manifests_hold_what_operations_need():
         ("Deployment", "leadrelay-worker"),
         ("ScaledObject", "leadrelay-worker"),
         ("ConfigMap", "leadrelay-sources"),
+        ("ConfigMap", "leadrelay-env"),
     } <= kinds
-    api = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "leadrelay-api")
-    container = api["spec"]["template"]["spec"]["containers"][0]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    worker = next(
-        d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "leadrelay-worker"
-    )
-    assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 60  # > LEADRELAY_JOB_TIMEOUT
-    secret_refs = [
-        e for c in worker["spec"]["template"]["spec"]["containers"] for e in c["env"] if "valueFrom" in e
-    ]
-    assert all("secretKeyRef" in e["valueFrom"] for e in secret_refs if e["name"].endswith("TOKEN"))
+    deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
+    api = deployments["leadrelay-api"]["spec"]["template"]["spec"]["containers"][0]
+    assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert api["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    worker_pod = deployments["leadrelay-worker"]["spec"]["template"]["spec"]
+    assert worker_pod["terminationGracePeriodSeconds"] > 60  # > LEADRELAY_JOB_TIMEOUT
+    worker = worker_pod["containers"][0]
+    assert worker["livenessProbe"]["exec"]["command"] == ["leadrelay", "worker-health"]
+    for container in (api, worker):
+        # Every key of the Secret reaches the container: a new source's secret needs no manifest edit.
+        assert {"secretRef": {"name": "leadrelay-secrets"}} in container["envFrom"]
+        assert not [e for e in container.get("env", []) if "valueFrom" in e]
+    # The Redis address is written once; the pods and KEDA read it from there.
+    text = "".join(f.read_text() for f in (ROOT / "deploy" / "k8s").glob("*.yaml"))
+    assert text.count("leadrelay-redis:6379") == 1
+    scaler = next(d for d in docs if d["kind"] == "ScaledObject")
+    assert scaler["spec"]["triggers"][0]["metadata"]["addressFromEnv"] == "REDIS_ADDRESS"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from service import logs
@@ -29,3 +31,21 @@ def worker(processes: int, burst: bool, queues: str | None) -> None:
     logs.configure(rt.secrets())
     names = [q.strip() for q in (queues or rt.settings.queue_name).split(",") if q.strip()]
     run_fleet(rt.redis, names, processes, burst)
+
+
+@click.command("worker-health")
+def worker_health() -> None:
+    """Exit 0 when a delivery worker on this host is registered in Redis (a container healthcheck)."""
+    import socket
+
+    from rq import Worker
+
+    rt = runtime_or_exit(WORKER)
+    host = socket.gethostname()
+    # A worker's registration expires when it stops sending heartbeats (during a delivery, once the
+    # job timeout has passed): registered means alive.
+    alive = [w for w in Worker.all(connection=rt.redis) if w.hostname == host]
+    if not alive:
+        click.echo(f"no delivery worker registered from {host}", err=True)
+        sys.exit(1)
+    click.echo(f"{len(alive)} delivery worker(s) alive on {host}")
