@@ -23,8 +23,12 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     problems.init_app(app)
     browser.init_cors(app, rt.sources)
 
+    from service import console
     from service.views import admin, health, intake
 
+    console.init_app(
+        app, settings.admin_token, settings.console_password, settings.public_url.startswith("https")
+    )
     app.register_blueprint(health.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(admin.bp)

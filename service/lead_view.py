@@ -15,7 +15,7 @@ def iso(timestamp: float) -> str:
 
 def public_view(record: dict[str, Any]) -> dict[str, Any]:
     """The record as operators see it over HTTP and in the CLI: times in ISO 8601, body as text."""
-    view = {k: v for k, v in record.items() if k not in ("body", "dedup_key")}
+    view = {k: v for k, v in record.items() if k not in ("body", "dedup_key", "finds")}
     for name in TIME_FIELDS:
         if name in view:
             view[name] = iso(view[name])

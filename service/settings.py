@@ -51,6 +51,7 @@ class Settings:
     dedup_window_hours: int = DEFAULT_DEDUP_WINDOW_HOURS
     meta_graph_api_url: str = DEFAULT_META_GRAPH_API_URL
     public_url: str = ""
+    console_password: str = ""  # signs in to /console (the admin token does too)
 
     @classmethod
     def load(cls, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -84,6 +85,7 @@ ENV_NAMES = {
     "dedup_window_hours": "LEADRELAY_DEDUP_WINDOW_HOURS",
     "meta_graph_api_url": "META_GRAPH_API_URL",
     "public_url": "LEADRELAY_PUBLIC_URL",
+    "console_password": "LEADRELAY_CONSOLE_PASSWORD",
 }
 
 

@@ -13,6 +13,7 @@ from redis.client import Pipeline
 from redis.exceptions import WatchError
 from rq import Queue
 
+from service import lead_index as index
 from service import metrics
 from service.keys import (
     DEAD_INDEX,
@@ -34,9 +35,11 @@ DAY = 86_400
 
 # Writes a lead unless its dedup key already names a stored one; then it takes back the job queued
 # just before it in the same transaction and answers the stored lead's id and status.
-# KEYS: lead, dedup key ("" for none), metrics counters, queue, job ("" for none), pending index.
+# KEYS: lead, dedup key ("" for none), metrics counters, queue, job ("" for none), pending index,
+# the console's indexes (all leads, the source's, the status's), the hour's stats, search sets...
 # ARGV: lead id, retention, dedup window, counter field if stored, counter field if duplicate,
-# job id ("" for none), then the record's field/value pairs.
+# job id ("" for none), received at, stats field if stored, if duplicate, stats time to live,
+# then the record's field/value pairs.
 STORE_ONCE = """
 if KEYS[2] ~= '' then
   local original = redis.call('GET', KEYS[2])
@@ -48,15 +51,21 @@ if KEYS[2] ~= '' then
         redis.call('DEL', KEYS[5])
       end
       if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[5], 1) end
+      redis.call('HINCRBY', KEYS[10], ARGV[9], 1)
+      redis.call('EXPIRE', KEYS[10], ARGV[10])
       return {original, status}
     end
   end
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+redis.call('HSET', KEYS[1], unpack(ARGV, 11))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 if ARGV[6] ~= '' then redis.call('ZADD', KEYS[6], redis.call('TIME')[1], ARGV[1]) end
 if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end
+for i = 7, 9 do redis.call('ZADD', KEYS[i], ARGV[7], ARGV[1]) end
+redis.call('HINCRBY', KEYS[10], ARGV[8], 1)
+redis.call('EXPIRE', KEYS[10], ARGV[10])
+for i = 11, #KEYS do redis.call('SADD', KEYS[i], ARGV[1]) end
 return false
 """
 
@@ -73,6 +82,7 @@ class LeadStore:
         self.dead_retention = settings.dead_letter_retention_days * DAY
         self.dedup_window = settings.dedup_window_hours * 3600
         self.leases = Leases(redis, PENDING_STATUSES)
+        self.finder = index.Finder(redis)
 
     def accept(
         self,
@@ -80,6 +90,7 @@ class LeadStore:
         dedup_key: str | None = None,
         counters: tuple[str, str] = ("", ""),
         events: Callable[[Pipeline], None] | None = None,
+        finds: list[str] | None = None,
     ) -> tuple[str, str | None]:
         """Store a lead and enqueue its delivery, both or neither; return (lead id, status if duplicate).
 
@@ -87,10 +98,13 @@ class LeadStore:
         key names a stored lead, writes the record and the dedup key. A crash before EXEC stores
         nothing (the sender got no 202 and retries); after it, record and job both exist. For a
         duplicate the script writes nothing and takes the just-queued job back out.
-        `counters` are the metrics fields counted for a stored lead and for a duplicate.
+        `counters` are the metrics fields counted for a stored lead and for a duplicate; `finds`
+        the search keys (lead_index.Finder) the lead is filed under.
         """
         lead_id = uuid.uuid4().hex
         fields = {**new_record(lead_id, lead), "status": lead.status}
+        if finds:
+            fields["finds"] = " ".join(finds)
         job_key = ""
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.multi()
@@ -100,9 +114,21 @@ class LeadStore:
             flat = [part for pair in fields.items() for part in pair]
             script_at = len(pipe)
             dedup = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else ""
+            at = fields["received_at"]
             self._store_once(
-                keys=[lead_key(lead_id), dedup, METRIC_COUNTERS, self.queue.key, job_key, PENDING_INDEX],
-                args=[lead_id, self.retention, self.dedup_window, *counters, fields.get("job_id", ""), *flat],
+                keys=[
+                    *(lead_key(lead_id), dedup, METRIC_COUNTERS, self.queue.key, job_key, PENDING_INDEX),
+                    *(index.LEADS_INDEX, index.source_index(lead.source), index.status_index(lead.status)),
+                    index.stats_key(at),
+                    *(finds or ()),
+                ],
+                args=[
+                    *(lead_id, self.retention, self.dedup_window, *counters, fields.get("job_id", ""), at),
+                    index.stats_field(lead.source, lead.status),
+                    index.stats_field(lead.source, "duplicate"),
+                    index.STATS_TTL,
+                    *flat,
+                ],
                 client=pipe,
             )
             if events:
@@ -130,6 +156,7 @@ class LeadStore:
             pipe.expire(lead_key(lead_id), self.dead_retention)
             pipe.zadd(DEAD_INDEX, {lead_id: now})
             metrics.count(pipe, metrics.DEAD_LETTERS_CREATED, status=Status.REJECTED)
+            index.file_new(pipe, lead_id, lead.source, Status.REJECTED, now, [])
             pipe.execute()
         return lead_id
 
@@ -154,6 +181,7 @@ class LeadStore:
             pipe.zrem(DEAD_INDEX, lead_id)
             pipe.zadd(PENDING_INDEX, {lead_id: time.time()})
             pipe.expire(key, self.retention)
+            index.set_status(pipe, lead_id, Status.QUEUED)
             pipe.execute()
 
     def update_rejected(self, lead_id: str, errors: dict[str, Any]) -> None:
@@ -171,6 +199,7 @@ class LeadStore:
                 },
             )
             self._index_dead(pipe, lead_id, now)
+            index.set_status(pipe, lead_id, Status.REJECTED, now)
             pipe.execute()
 
     def _index_dead(self, pipe: Pipeline, lead_id: str, now: float) -> None:
@@ -195,6 +224,7 @@ class LeadStore:
         exchanges: list[dict[str, Any]],
         events: Callable[[Pipeline], None] | None = None,
         lease_token: str = "",
+        source: str = "",
         **fields: Any,
     ) -> None:
         """Record an attempt's exchanges and the lead's new status in one transaction.
@@ -227,6 +257,9 @@ class LeadStore:
                 pipe.zadd(PENDING_INDEX, {lead_id: fields.get("next_attempt_at", now)})
             else:
                 pipe.zrem(PENDING_INDEX, lead_id)
+            index.set_status(pipe, lead_id, status, now)
+            if source:
+                index.count(pipe, source, status, now)
             if events:
                 events(pipe)  # metrics ride along in the same round trip
             if lease_token:
@@ -237,12 +270,14 @@ class LeadStore:
                 raise LeaseLost(lead_id) from None
 
     def delete(self, lead_id: str) -> bool:
-        """Remove a lead for good; False when there was none."""
+        """Remove a lead for good, from every index too; False when there was none."""
+        source, finds = self.redis.hmget(lead_key(lead_id), "source", "finds")
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(lead_key(lead_id))
             pipe.zrem(DEAD_INDEX, lead_id)
             pipe.zrem(PENDING_INDEX, lead_id)
-            deleted, _, _ = pipe.execute()
+            index.forget(pipe, lead_id, (source or b"").decode(), (finds or b"").decode().split())
+            deleted = pipe.execute()[0]
         return bool(deleted)
 
     def get(self, lead_id: str) -> dict[str, Any] | None:

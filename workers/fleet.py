@@ -18,6 +18,7 @@ from rq.serializers import JSONSerializer
 from rq.utils import now
 from rq.worker_pool import WorkerPool
 
+from service import lead_index
 from workers.sweep import revive_lost
 
 # A delivery waits on the network, not the CPU: forking a process per job (RQ's default Worker)
@@ -82,7 +83,10 @@ class LeadWorker(SimpleWorker):
 
         try:
             super().run_maintenance_tasks()
-            revived = revive_lost(context().store, grace=LOST_JOB_GRACE)
+            ctx = context()
+            revived = revive_lost(ctx.store, grace=LOST_JOB_GRACE)
+            # The console's indexes keep what the records keep: the longest retention, dead letters'.
+            lead_index.trim(ctx.store.redis, ctx.runtime.sources, time.time() - ctx.store.dead_retention)
         except RedisError as exc:
             self.last_cleaned_at = now()  # try again at the next interval, not in a tight loop
             log.warning("maintenance skipped: %s", type(exc).__name__)

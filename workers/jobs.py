@@ -16,7 +16,7 @@ from marshmallow import ValidationError
 from rq import Retry, get_current_job
 from rq.job import Job
 
-from service import metrics
+from service import lead_index, metrics
 from service.keys import Status, lead_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
@@ -139,6 +139,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
         record["attempts"] + fresh,
         events=lambda pipe: _count(pipe, record, outcome, status, fresh),
         lease_token=token,
+        source=record["source"],
         **fields,
     )
     log.info(
@@ -167,8 +168,11 @@ def _count(
     waits = sum(1 for e in fresh if e.get("rate_limit_wait_ms"))
     if waits:
         metrics.count(pipe, metrics.RATE_LIMIT_WAITS, waits)
+    if status in (401, 403, 429):  # the console warns about the key and about throttling
+        lead_index.count(pipe, "callbell", f"status_{status}")
     if outcome == Status.DELIVERED:
         metrics.observe(pipe, metrics.DELIVERY_SECONDS, time.time() - record["received_at"])
+        lead_index.observe_latency(pipe, time.time() - record["received_at"])
 
 
 def _fetched_contact(ctx: WorkerContext, record: dict[str, Any], log: list[dict[str, Any]]) -> dict | None:

@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
-from service import bodies, metrics
+from service import bodies, lead_index, metrics
 from service.browser import caught_by_honeypot, see_other, wants_redirect
 from service.dedup import dedup_key
 from service.errors import PayloadError, VerificationError
@@ -105,6 +105,7 @@ def intake(source_name: str) -> Response:
         dedup_key(source.name, request.headers, answers.event_id, contact),
         _counters(lead.status),
         _timed,
+        finds=rt.store.finder.keys_for(contact["identifier"], _text(answers.known.get("email"))),
     )
     g.outcome, g.lead_id = ("duplicate" if duplicate_of else lead.status), lead_id
     return _answer(source, lead_id, duplicate_of or lead.status, duplicate=duplicate_of is not None)
@@ -163,6 +164,8 @@ def _record(response: Response) -> Response:
     g.outcome = outcome
     try:
         with runtime().redis.pipeline(transaction=False) as pipe:
+            if outcome == "honeypot":
+                lead_index.count(pipe, g.source, outcome)  # the console counts caught bots too
             metrics.count(pipe, metrics.LEADS_RECEIVED, source=g.source, outcome=outcome)
             metrics.observe(pipe, metrics.INTAKE_SECONDS, time.perf_counter() - g.started)
             pipe.execute()
@@ -181,6 +184,11 @@ def _answer(source: Source, lead_id: str, status: str, duplicate: bool = False) 
     response = jsonify(body)
     response.status_code = 200 if duplicate else 202
     return response
+
+
+def _text(value: object) -> str | None:
+    """An answer as text, or None when it is not a single value."""
+    return value.strip() if isinstance(value, str) else None
 
 
 def _first_reason(messages: dict) -> str:
