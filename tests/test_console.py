@@ -189,3 +189,45 @@ def test_console_pages_carry_the_security_headers(live):
     assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_dead_letters_are_grouped_by_cause_and_replayed_in_the_background(browser, live, sandbox, shots):
+    from selenium.webdriver.common.by import By
+
+    configure(sandbox, tags=["Known"])
+    dead = [post(live, f"Dead {n}", f"+1 415 555 02{n:02d}").json()["lead_id"] for n in range(4)]
+    post(live, "Bad Phone", "12")
+    wait_for(lambda: all(status_of(live, i) == "dead" for i in dead))
+    sign_in(browser, live)
+    browser.get(f"{live}/console/dead")
+    rows = {
+        r.find_element(By.CSS_SELECTOR, ".cause").text: r
+        for r in browser.find_elements(By.CSS_SELECTOR, "table.groups tbody tr[data-group]")
+    }
+    tag_group = next(label for label in rows if "unknown tags: Website" in label)
+    assert rows[tag_group].find_element(By.CSS_SELECTOR, ".count").text == "4"
+    phone_group = next(label for label in rows if label.startswith("invalid phone:"))
+    assert rows[phone_group].find_element(By.CSS_SELECTOR, ".count").text == "1"
+    browser.save_screenshot(str(shots / "dead.png"))
+
+    configure(sandbox, tags=["Known", "Website"])  # the cause, fixed in the account
+    rows[tag_group].find_element(By.CSS_SELECTOR, "button.replay-group").click()
+    assert browser.find_element(By.ID, "progress").get_attribute("max") == "4"
+    browser.save_screenshot(str(shots / "batch.png"))
+    wait_for(lambda: "Done: 4 replayed" in browser.find_element(By.ID, "batch-state").text, timeout=30)
+    wait_for(lambda: all(status_of(live, i) == "delivered" for i in dead))
+
+
+def test_sources_page_sends_a_sample_lead_through_the_real_intake(browser, live, shots):
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, live)
+    browser.get(f"{live}/console/sources")
+    section = browser.find_element(By.ID, "source-website")
+    assert f"{live}/v1/leads/website" in section.text
+    assert "form" in section.text
+    browser.save_screenshot(str(shots / "sources.png"))
+    section.find_element(By.CSS_SELECTOR, "button.sample").click()
+    assert "Sample lead sent to website: 202" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    lead_id = browser.find_element(By.TAG_NAME, "code").text
+    wait_for(lambda: status_of(live, lead_id) == "delivered")

@@ -95,6 +95,16 @@ def deliver(lead_id: str) -> Retry | str:
     # by Callbell, and the next delivery's look-up must see what that request did.
 
 
+def _with_answer(reason: str, exchanges: list[dict[str, Any]]) -> str:
+    """The reason with what Callbell said (`unknown tags: Enterprise`), so dead letters group by cause."""
+    body = (exchanges[-1].get("body") or "") if exchanges else ""
+    try:
+        said = json.loads(body)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        said = body.strip()[:120]
+    return f"{reason}: {said}" if said else reason
+
+
 def _job_timeout(ctx: WorkerContext) -> int:
     """The running job's own timeout (set when it was enqueued), else this worker's setting."""
     job = get_current_job()
@@ -125,7 +135,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
     except UpstreamError as err:
         decision = ctx.policy.decide(err.status, attempt, err.retry_after, error=str(err))
         outcome = Status.RETRYING if decision.retry else Status.DEAD
-        fields["reason"] = str(err) if decision.retry else decision.reason
+        fields["reason"] = str(err) if decision.retry else _with_answer(decision.reason, fresh)
         if decision.retry:
             retry_delay = decision.delay
             fields["next_attempt_at"] = time.time() + retry_delay
@@ -228,3 +238,22 @@ def on_job_failure(job: Job, connection: Any, exc_type: type, exc_value: BaseExc
     except LeaseLost:
         return
     log.error("lead %s is a dead letter: %s", lead_id, reason)
+
+
+def replay_batch(batch_id: str) -> str:
+    """Replay the dead letters of a bulk replay started from the console, counting as it goes."""
+    from service import deadletters
+    from service.console.bulk import batch_key
+
+    ctx = context()
+    redis, key = ctx.store.redis, batch_key(batch_id)
+    while lead_id := redis.lpop(f"{key}:ids"):
+        try:
+            result = deadletters.replay(ctx.store, ctx.runtime.sources, lead_id.decode())
+        except LookupError:
+            result = {"replayed": False}
+        with redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(key, "done", 1)
+            pipe.hincrby(key, "replayed" if result["replayed"] else "failed", 1)
+            pipe.execute()
+    return "done"

@@ -237,3 +237,32 @@ def _records(rt: Runtime, ids: list[str]) -> list[dict[str, Any] | None]:
         for lead_id in ids:
             pipe.hgetall(lead_key(lead_id))
         return [decode_record(raw) if raw else None for raw in pipe.execute()]
+
+
+SAMPLE_PRESETS = ("form", "json")  # sources the console can send a sample lead to
+
+
+def sources(rt: Runtime, now: float | None = None) -> list[dict[str, Any]]:
+    """Each configured source with its last lead and its 24-hour counts."""
+    now = now or time.time()
+    names = sorted(rt.sources)
+    with rt.redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.zrevrange(index.source_index(name), 0, 0, withscores=True)
+        for hour in range(24):
+            pipe.hgetall(index.stats_key(now - hour * index.HOUR))
+        replies = pipe.execute()
+    day = _by_source([_decode(h) for h in replies[len(names) :]])
+    rows = []
+    for name, last in zip(names, replies[: len(names)], strict=True):
+        source = rt.sources[name]
+        rows.append(
+            {
+                "source": source,
+                "secret": "not needed" if not source.secret_env else ("set" if source.secrets else "NOT SET"),
+                "last_lead": last[0][1] if last else None,
+                "counts": day.get(name, dict.fromkeys(OUTCOMES, 0)),
+                "can_sample": source.preset in SAMPLE_PRESETS and source.auth in ("none", "api_key"),
+            }
+        )
+    return rows

@@ -5,11 +5,22 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 
 from service import deadletters
-from service.console import charts, csrf, queries, secure
+from service.console import bulk, charts, csrf, queries, secure
 from service.keys import STATUSES
 from service.lead_view import iso
 from service.runtime import runtime
@@ -162,3 +173,76 @@ def _why(result: dict[str, Any]) -> str:
         field, reasons = next(iter(errors.items()))
         return f"{field}: {reasons[0] if isinstance(reasons, list) else reasons}"
     return str(result.get("reason", "unknown reason"))
+
+
+@bp.get("/dead")
+def dead() -> str:
+    """Dead letters grouped by cause, each group with bulk replay and delete."""
+    return render_template("console/dead.html", groups=bulk.groups(runtime()))
+
+
+def _group(key: str) -> bulk.Group:
+    found = next((g for g in bulk.groups(runtime()) if g.key == key), None)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/dead/<key>/replay")
+def replay_group(key: str) -> Response:
+    """Replay a whole group in a worker; the next page shows its progress."""
+    group = _group(key)
+    batch_id = bulk.start_replay(runtime(), group.label, group.ids)
+    return redirect(url_for("console.batch", batch_id=batch_id))
+
+
+@bp.post("/dead/<key>/purge")
+def purge_group(key: str) -> Response:
+    """Delete a whole group for good."""
+    group = _group(key)
+    deleted = sum(runtime().store.delete(lead_id) for lead_id in group.ids)
+    flash(f"{deleted} dead letter(s) deleted.")
+    return redirect(url_for("console.dead"))
+
+
+@bp.get("/batches/<batch_id>")
+def batch(batch_id: str) -> str:
+    """A bulk replay's progress (the page reloads itself until the worker is done)."""
+    found = bulk.progress(runtime(), batch_id)
+    if found is None:
+        abort(404)
+    return render_template("console/batch.html", batch=found, finished=found["done"] >= found["total"])
+
+
+@bp.get("/sources")
+def sources() -> str:
+    """Each source: the URL to paste into the sender, how it verifies, its last lead and counts."""
+    rt = runtime()
+    base = (rt.settings.public_url or request.host_url).rstrip("/")
+    return render_template("console/sources.html", rows=queries.sources(rt), base=base)
+
+
+@bp.post("/sources/<name>/sample")
+def sample(name: str) -> Response:
+    """Send a sample lead through the real intake path of a source, and show it."""
+    rt = runtime()
+    source = rt.sources.get(name)
+    if (
+        source is None
+        or source.preset not in queries.SAMPLE_PRESETS
+        or source.auth not in ("none", "api_key")
+    ):
+        abort(404)
+    headers = {"X-Api-Key": source.secrets[0]} if source.auth == "api_key" and source.secrets else {}
+    sample_lead = {"name": "Sample Lead", "phone": "+1 415 555 0123", "email": "sample@example.com"}
+    with current_app.test_client() as client:  # the intake view itself, in this process
+        if source.preset == "form":
+            answer = client.post(f"/v1/leads/{name}", data=sample_lead, headers=headers)
+        else:
+            answer = client.post(f"/v1/leads/{name}", json=sample_lead, headers=headers)
+    body = answer.get_json(silent=True) or {}
+    if "lead_id" not in body:
+        flash(f"The sample lead was refused: {body.get('detail', answer.status)}")
+        return redirect(url_for("console.sources"))
+    flash(f"Sample lead sent to {name}: {answer.status_code} {body.get('status', '')}.")
+    return redirect(url_for("console.lead", lead_id=body["lead_id"]))
