@@ -118,3 +118,17 @@ class ReplayManySchema(Schema):
     replayed = fields.Integer(required=True)
     not_replayed = fields.Integer(required=True)
     results = fields.List(fields.Nested(ReplayResultSchema), required=True)
+
+
+class ErasureSchema(Schema):
+    """Whose data to erase: a phone (written any way), an email, or both."""
+
+    phone = fields.String()
+    email = fields.String()
+
+
+class ErasedSchema(Schema):
+    """What an erasure deleted."""
+
+    erased = fields.Integer(required=True)
+    lead_ids = fields.List(fields.String(), required=True)

@@ -142,11 +142,11 @@ def _fail_on_config_error(build):  # type: ignore[no-untyped-def]
 def _register_subcommands() -> None:
     """Attach the commands that live beside their code (sandbox, workers)."""
     from sandbox.cli import sandbox
-    from service.deadletters_cli import dead_letters
+    from service.deadletters_cli import dead_letters, erase_cmd
     from service.dev import dev
     from workers.cli import worker, worker_health  # the entry point composes both layers
 
-    for command in (sandbox, worker, worker_health, dead_letters, dev):
+    for command in (sandbox, worker, worker_health, dead_letters, erase_cmd, dev):
         main.add_command(command)
     _show_envvars(main)
 

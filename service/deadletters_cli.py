@@ -152,3 +152,28 @@ def purge_cmd(
     else:
         count = deadletters.purge(rt.store, _make_filter(source, status, since, older_than))
     click.echo(f"{count} purged")
+
+
+@click.command("erase")
+@click.option("--phone", help="the person's phone, written any way")
+@click.option("--email", help="the person's email")
+@click.option("--yes", is_flag=True, help="erase without asking")
+def erase_cmd(phone: str | None, email: str | None, yes: bool) -> None:
+    """Delete every lead that holds a person's phone or email (an erasure request)."""
+    from service import erasure
+
+    if not (phone or email):
+        raise click.UsageError("give --phone, --email or both")
+    rt = runtime_or_exit()
+    region = next(iter(rt.sources.values())).default_region if rt.sources else "US"
+    try:
+        keys = erasure.search_keys(rt.store, phone or "", email or "", region)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    found = erasure.matching(rt.store, keys)
+    if not found:
+        click.echo("no lead holds that phone or email")
+        return
+    if not yes:
+        click.confirm(f"Delete {len(found)} lead(s) for good?", abort=True)
+    click.echo(f"{len(erasure.erase(rt.store, keys, by='command line'))} lead(s) erased")

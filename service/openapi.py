@@ -36,6 +36,8 @@ def document() -> dict[str, Any]:
         info={"description": "Turns leads from forms and lead sources into Callbell contacts."},
     )
     for name in (
+        "Erasure",
+        "Erased",
         "Problem",
         "Accepted",
         "MetaAccepted",
@@ -184,6 +186,22 @@ def document() -> dict[str, Any]:
                     "200": _json("what was replayed", "ReplayMany"),
                     "400": _problem("bad filter"),
                     "401": UNAUTHORIZED,
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/v1/erasures",
+        operations={
+            "post": {
+                "summary": "Erase a person: delete every lead that holds their phone or email",
+                "security": ADMIN,
+                "requestBody": {"required": True, "content": {"application/json": {"schema": "Erasure"}}},
+                "responses": {
+                    "200": _json("the erased leads", "Erased"),
+                    "400": _problem("neither a phone nor an email"),
+                    "401": UNAUTHORIZED,
+                    "422": _problem("the phone is not valid"),
                 },
             }
         },

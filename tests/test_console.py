@@ -66,6 +66,17 @@ def shots(tmp_path_factory):
     return tmp_path_factory.mktemp("screens")
 
 
+def heading(browser) -> str:
+    """The page's h1, or "" while a navigation replaces the page."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    try:
+        return browser.find_element(By.TAG_NAME, "h1").text
+    except (NoSuchElementException, StaleElementReferenceException):
+        return ""
+
+
 def sign_in(browser, base: str, token: str = ADMIN_TOKEN) -> None:
     from selenium.webdriver.common.by import By
 
@@ -74,6 +85,11 @@ def sign_in(browser, base: str, token: str = ADMIN_TOKEN) -> None:
     browser.get(f"{base}/console/")
     browser.find_element(By.ID, "token").send_keys(token)
     browser.find_element(By.CSS_SELECTOR, "form.signin button").click()
+    # The click starts a navigation; wait for its page before the test moves on.
+    expected = "Overview" if token == ADMIN_TOKEN else "Sign in"
+    wait_for(lambda: heading(browser) == expected, timeout=10)
+    if token != ADMIN_TOKEN:
+        wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, ".error"), timeout=10)
 
 
 def post(base: str, name: str, phone: str, **extra: str) -> requests.Response:
@@ -92,11 +108,11 @@ def test_sign_in_wrong_then_right_then_sign_out(browser, live, shots):
     assert "That token is not right." in browser.find_element(By.CSS_SELECTOR, ".error").text
     browser.save_screenshot(str(shots / "signin.png"))
     sign_in(browser, live)
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Overview"
+    assert heading(browser) == "Overview"
     browser.find_element(By.CSS_SELECTOR, "nav form button").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in"
+    wait_for(lambda: heading(browser) == "Sign in", timeout=10)
     browser.get(f"{live}/console/leads")  # signed out: the pages are closed again
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Sign in"
+    assert heading(browser) == "Sign in"
 
 
 def test_overview_counts_search_detail_and_replay(browser, live, sandbox, shots):
@@ -150,7 +166,6 @@ def test_a_name_that_is_markup_renders_as_text(browser, live):
 
 
 def test_pages_are_usable_by_keyboard(browser, live):
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
     lead_id = post(live, "Key Board", "+1 415 555 0177").json()["lead_id"]
@@ -165,7 +180,7 @@ def test_pages_are_usable_by_keyboard(browser, live):
             focused.send_keys(Keys.ENTER)
             break
     assert "q" in reached  # the search box is in the tab order
-    assert browser.find_element(By.TAG_NAME, "h1").text == f"Lead {lead_id}"
+    wait_for(lambda: heading(browser) == f"Lead {lead_id}", timeout=10)
 
 
 def test_a_form_post_without_the_csrf_token_is_refused(live):
@@ -231,3 +246,40 @@ def test_sources_page_sends_a_sample_lead_through_the_real_intake(browser, live,
     assert "Sample lead sent to website: 202" in browser.find_element(By.CSS_SELECTOR, ".flash").text
     lead_id = browser.find_element(By.TAG_NAME, "code").text
     wait_for(lambda: status_of(live, lead_id) == "delivered")
+
+
+def test_a_person_is_erased_after_a_confirmation(browser, live, shots):
+    from selenium.webdriver.common.by import By
+
+    kept = post(live, "Someone Else", "+1 415 555 0166").json()["lead_id"]
+    theirs = [
+        post(live, "Erin Erase", "+1 415 555 0155", email=f"erin{n}@example.com", interest=str(n))
+        for n in range(2)
+    ]
+    ids = [r.json()["lead_id"] for r in theirs]
+    sign_in(browser, live)
+    browser.get(f"{live}/console/erase")
+    browser.find_element(By.ID, "phone").send_keys("(415) 555-0155")
+    browser.find_element(By.ID, "find").click()
+    assert browser.find_element(By.ID, "found").text == "2 lead(s) hold this person's data"
+    assert "0155" not in browser.current_url  # the person's data never goes into a URL
+    browser.save_screenshot(str(shots / "erase.png"))
+    browser.find_element(By.ID, "erase").click()
+    assert "2 lead(s) of that person were erased" in browser.find_element(By.CSS_SELECTOR, ".flash").text
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert [requests.get(f"{live}/v1/leads/{i}", headers=headers, timeout=5).status_code for i in ids] == [
+        404,
+        404,
+    ]
+    assert status_of(live, kept) in ("queued", "delivered")
+
+
+def test_the_api_document_is_rendered_in_the_console(browser, live, shots):
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, live)
+    browser.get(f"{live}/console/api")
+    operations = [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".operation h3")]
+    assert "POST /v1/leads/{source}" in operations and "POST /v1/erasures" in operations
+    assert browser.find_element(By.ID, "schema-ContactRequest").is_displayed()
+    browser.save_screenshot(str(shots / "api.png"))

@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 
-from service import deadletters
+from service import deadletters, erasure
 from service.console import bulk, charts, csrf, queries, secure
 from service.keys import STATUSES
 from service.lead_view import iso
@@ -246,3 +246,31 @@ def sample(name: str) -> Response:
         return redirect(url_for("console.sources"))
     flash(f"Sample lead sent to {name}: {answer.status_code} {body.get('status', '')}.")
     return redirect(url_for("console.lead", lead_id=body["lead_id"]))
+
+
+@bp.route("/erase", methods=["GET", "POST"])
+def erase() -> Any:
+    """Erase a person: find their leads by phone or email (POSTed, never in a URL), confirm, delete."""
+    if request.method == "GET":
+        return render_template("console/erase.html", found=None)
+    rt = runtime()
+    phone, email = request.form.get("phone", ""), request.form.get("email", "")
+    region = next(iter(rt.sources.values())).default_region if rt.sources else "US"
+    try:
+        keys = erasure.search_keys(rt.store, phone, email, region)
+    except ValueError as exc:
+        return render_template("console/erase.html", found=None, error=str(exc), phone=phone, email=email)
+    if request.form.get("confirm") != "yes":
+        found = [r for r in (rt.store.get(i) for i in erasure.matching(rt.store, keys)) if r]
+        return render_template("console/erase.html", found=found, phone=phone, email=email)
+    erased = erasure.erase(rt.store, keys, by="console")
+    flash(f"{len(erased)} lead(s) of that person were erased.")
+    return redirect(url_for("console.erase"))
+
+
+@bp.get("/api")
+def api_docs() -> str:
+    """The OpenAPI document, rendered on the server: every operation and every schema."""
+    from service.openapi import document
+
+    return render_template("console/api.html", doc=document())

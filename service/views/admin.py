@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 from marshmallow import ValidationError
 
+from service import erasure
 from service.api_schemas import DeadLetterFilterSchema, LeadSchema
 from service.deadletters import Filter, list_dead, replay
 from service.lead_view import public_view, summary
@@ -111,3 +112,22 @@ def delete_lead(lead_id: str) -> Response:
     if not runtime().store.delete(lead_id):
         return problem(404, f"no lead {lead_id!r}")
     return Response(status=204)
+
+
+@bp.post("/v1/erasures")
+@admin_only
+def erase_person() -> Response:
+    """Delete every lead that holds a person's phone or email (`{"phone": ..., "email": ...}`)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not (body.get("phone") or body.get("email")):
+        return problem(400, "send a JSON object with the person's phone, email, or both")
+    rt = runtime()
+    region = next(iter(rt.sources.values())).default_region if rt.sources else "US"
+    try:
+        keys = erasure.search_keys(
+            rt.store, str(body.get("phone") or ""), str(body.get("email") or ""), region
+        )
+    except ValueError as exc:
+        return problem(422, "the phone is not valid", errors={"phone": [str(exc)]})
+    erased = erasure.erase(rt.store, keys, by="admin API")
+    return jsonify(erased=len(erased), lead_ids=erased)
