@@ -19,6 +19,7 @@ from redis import Redis
 from redis.client import Pipeline
 
 from service.keys import DEAD_INDEX, METRIC_COUNTERS, METRIC_HISTOGRAMS
+from service.lead_index import source_index
 
 COUNTERS = METRIC_COUNTERS
 HISTOGRAMS = METRIC_HISTOGRAMS
@@ -73,9 +74,10 @@ def observe(pipe: Pipeline | Redis, name: str, value: float, **labels: str) -> N
 class RedisCollector:
     """A prometheus-client collector that reads the shared figures from Redis at scrape time."""
 
-    def __init__(self, redis: Redis, queue_name: str):
+    def __init__(self, redis: Redis, queue_name: str, sources: tuple[str, ...] = ()):
         self.redis = redis
         self.queue_name = queue_name
+        self.sources = sources
 
     def collect(self) -> Iterator[Any]:
         """Yield every metric family."""
@@ -86,7 +88,9 @@ class RedisCollector:
             pipe.lindex(f"rq:queue:{self.queue_name}", 0)
             pipe.zcard(f"rq:scheduled:{self.queue_name}")
             pipe.zcard(DEAD_INDEX)
-            counters, histograms, depth, oldest, scheduled, dead = pipe.execute()
+            for source in self.sources:
+                pipe.zrevrange(source_index(source), 0, 0, withscores=True)
+            counters, histograms, depth, oldest, scheduled, dead, *last = pipe.execute()
         yield from _counters(counters)
         yield from _histograms(histograms)
         yield GaugeMetricFamily("leadrelay_queue_depth", "Leads waiting for a worker", value=depth)
@@ -101,6 +105,15 @@ class RedisCollector:
         yield GaugeMetricFamily(
             "leadrelay_dead_letters", "Dead letters kept now (dead and rejected)", value=dead
         )
+        received = GaugeMetricFamily(
+            "leadrelay_last_lead_timestamp_seconds",
+            "When each source's latest lead arrived",
+            labels=["source"],
+        )
+        for source, latest in zip(self.sources, last, strict=True):
+            if latest:
+                received.add_metric([source], latest[0][1])
+        yield received
 
     def _age(self, job_id: bytes | None) -> float:
         """Seconds since the job at the head of the queue was enqueued (0 for an empty queue)."""
@@ -158,8 +171,8 @@ def _histograms(raw: dict[bytes, bytes]) -> Iterator[HistogramMetricFamily]:
     yield from families.values()
 
 
-def exposition(redis: Redis, queue_name: str) -> bytes:
+def exposition(redis: Redis, queue_name: str, sources: tuple[str, ...] = ()) -> bytes:
     """Render every metric in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RedisCollector(redis, queue_name))
+    registry.register(RedisCollector(redis, queue_name, sources))
     return generate_latest(registry)

@@ -35,7 +35,9 @@ def readyz() -> Response:
 def metrics() -> Response:
     """Expose the shared metrics in the Prometheus text format."""
     rt = runtime()
-    return Response(exposition(rt.redis, rt.settings.queue_name), mimetype=CONTENT_TYPE_LATEST)
+    return Response(
+        exposition(rt.redis, rt.settings.queue_name, tuple(rt.sources)), mimetype=CONTENT_TYPE_LATEST
+    )
 
 
 @bp.get("/openapi.json")
