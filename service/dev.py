@@ -215,6 +215,8 @@ leadrelay is running. API: {api}   sources: {env.get("LEADRELAY_SOURCES") or "em
 Post a lead:
   {_sample_post(api, sources)}
 
+Console: {api}/console/ (sign in with the admin token of this run)
+
 Look at it (admin token for this run: {token}):
   curl -s {api}/v1/leads/<lead_id> -H 'Authorization: Bearer {token}'
   curl -s {api}/v1/dead-letters -H 'Authorization: Bearer {token}'""")

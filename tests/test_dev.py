@@ -95,6 +95,7 @@ def test_dev_runs_everything_and_ctrl_c_stops_what_it_started(tmp_path):
         output, _ = process.communicate(timeout=60)
     assert f"curl -i -X POST http://127.0.0.1:{port}/v1/leads/website" in output
     assert str(Path("var") / "leadrelay.env") in output  # the banner names the file
+    assert f"Console: http://127.0.0.1:{port}/console/" in output
     assert not env_file.exists()  # gone with the run: no stale address for the next terminal
     # Grandchildren (gunicorn workers, RQ's scheduler) may take a moment longer than their parents.
     _, alive = psutil.wait_procs(started, timeout=15)
