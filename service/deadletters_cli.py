@@ -165,9 +165,8 @@ def erase_cmd(phone: str | None, email: str | None, yes: bool) -> None:
     if not (phone or email):
         raise click.UsageError("give --phone, --email or both")
     rt = runtime_or_exit()
-    region = next(iter(rt.sources.values())).default_region if rt.sources else "US"
     try:
-        keys = erasure.search_keys(rt.store, phone or "", email or "", region)
+        keys = erasure.search_keys(rt.store, phone or "", email or "", rt.default_region())
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     found = erasure.matching(rt.store, keys)

@@ -100,7 +100,7 @@ class RedisCollector:
         yield GaugeMetricFamily(
             "leadrelay_oldest_queued_seconds",
             "Age of the lead waiting longest for a worker",
-            value=self._age(oldest),
+            value=queued_age(self.redis, oldest),
         )
         yield GaugeMetricFamily(
             "leadrelay_dead_letters", "Dead letters kept now (dead and rejected)", value=dead
@@ -115,15 +115,16 @@ class RedisCollector:
                 received.add_metric([source], latest[0][1])
         yield received
 
-    def _age(self, job_id: bytes | None) -> float:
-        """Seconds since the job at the head of the queue was enqueued (0 for an empty queue)."""
-        if not job_id:
-            return 0.0
-        enqueued = self.redis.hget(f"rq:job:{job_id.decode()}", "enqueued_at")
-        if not enqueued:
-            return 0.0
-        stamp = datetime.fromisoformat(enqueued.decode().replace("Z", "+00:00")).timestamp()
-        return max(time.time() - stamp, 0.0)
+
+def queued_age(redis: Redis, job_id: bytes | None, now: float | None = None) -> float:
+    """Seconds since a queued job was enqueued (0 for no job): the age of the oldest queued lead."""
+    if not job_id:
+        return 0.0
+    enqueued = redis.hget(f"rq:job:{job_id.decode()}", "enqueued_at")
+    if not enqueued:
+        return 0.0
+    stamp = datetime.fromisoformat(enqueued.decode().replace("Z", "+00:00")).timestamp()
+    return max((now or time.time()) - stamp, 0.0)
 
 
 def _parse(field: bytes) -> tuple[str, dict[str, str]]:

@@ -56,6 +56,10 @@ class Runtime:
         """The sources in force (the file is re-read when it changes)."""
         return self.sources_file.sources
 
+    def default_region(self) -> str:
+        """The region for a phone an operator types without a country code: the first source's."""
+        return next(iter(self.sources.values())).default_region if self.sources else "US"
+
     def secrets(self) -> list[str]:
         """Every secret this process knows, so log lines can be scrubbed of them."""
         found = [self.settings.callbell_api_token, self.settings.admin_token, self.settings.console_password]

@@ -7,7 +7,6 @@ import re
 import statistics
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import phonenumbers
@@ -16,6 +15,7 @@ from rq import Worker
 from service import lead_index as index
 from service.contact import parse_phone
 from service.keys import DEAD_INDEX, lead_key
+from service.metrics import queued_age
 from service.records import decode_record
 from service.runtime import Runtime
 
@@ -68,7 +68,7 @@ def overview(rt: Runtime, now: float | None = None) -> Overview:
         outcomes={"24h": _by_source(counts[:24]), "7d": _by_source(counts)},
         latency={"24h": _percentiles(latencies[:24]), "7d": _percentiles(latencies)},
         queue_depth=depth,
-        oldest_queued_seconds=_age(rt, oldest, now),
+        oldest_queued_seconds=queued_age(rt.redis, oldest, now),
         retries_scheduled=scheduled,
         workers=Worker.count(queue=rt.queue),
         dead_letters=dead,
@@ -133,16 +133,6 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds / 60:g} min"
     return f"{seconds / 3600:g} h"
-
-
-def _age(rt: Runtime, job_id: bytes | None, now: float) -> float:
-    """Seconds since the oldest queued job was enqueued."""
-    if not job_id:
-        return 0.0
-    enqueued = rt.redis.hget(f"rq:job:{job_id.decode()}", "enqueued_at")
-    if not enqueued:
-        return 0.0
-    return max(now - datetime.fromisoformat(enqueued.decode().replace("Z", "+00:00")).timestamp(), 0.0)
 
 
 def _warnings(rt: Runtime, view: Overview, counts: list[dict[str, int]], now: float) -> list[str]:

@@ -123,8 +123,7 @@ def leads() -> str:
     args = request.args
     query = args.get("q", "").strip()
     if query:
-        region = next(iter(rt.sources.values())).default_region if rt.sources else "US"
-        page = queries.Page(queries.search(rt, query, region), None)
+        page = queries.Page(queries.search(rt, query, rt.default_region()), None)
     else:
         since = time.time() - SINCE[args["since"]] if args.get("since") in SINCE else None
         source = args.get("source", "") if args.get("source") in rt.sources else ""
@@ -255,9 +254,8 @@ def erase() -> Any:
         return render_template("console/erase.html", found=None)
     rt = runtime()
     phone, email = request.form.get("phone", ""), request.form.get("email", "")
-    region = next(iter(rt.sources.values())).default_region if rt.sources else "US"
     try:
-        keys = erasure.search_keys(rt.store, phone, email, region)
+        keys = erasure.search_keys(rt.store, phone, email, rt.default_region())
     except ValueError as exc:
         return render_template("console/erase.html", found=None, error=str(exc), phone=phone, email=email)
     if request.form.get("confirm") != "yes":

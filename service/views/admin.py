@@ -122,10 +122,9 @@ def erase_person() -> Response:
     if not isinstance(body, dict) or not (body.get("phone") or body.get("email")):
         return problem(400, "send a JSON object with the person's phone, email, or both")
     rt = runtime()
-    region = next(iter(rt.sources.values())).default_region if rt.sources else "US"
     try:
         keys = erasure.search_keys(
-            rt.store, str(body.get("phone") or ""), str(body.get("email") or ""), region
+            rt.store, str(body.get("phone") or ""), str(body.get("email") or ""), rt.default_region()
         )
     except ValueError as exc:
         return problem(422, "the phone is not valid", errors={"phone": [str(exc)]})
