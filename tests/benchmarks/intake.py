@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
 from service.embedded_redis import free_port
@@ -21,14 +22,25 @@ tags = ["Website"]
 [sources.web.custom_fields]
 "Email" = "email"
 """
-# Every request a different person (a different phone), so deduplication does not short-cut the work.
+# Every request a different person, in every run and thread (the run id and thread number go into
+# the name), so deduplication never short-cuts the work; run() checks that from the metrics.
 WRK_SCRIPT = """
-counter = 0
-local form = "name=Ada+Lovelace&phone=%%28415%%29+555-%04d&email=ada%%40example.com&interest=Pricing"
+local counter = 0
+local threads = 0
+local prefix = "run"
+local form = "name=Lead+%s+%d&phone=%%28415%%29+555-%04d&email=lead%%40example.com&interest=Pricing"
 local headers = {["Content-Type"] = "application/x-www-form-urlencoded"}
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+function init(args)
+  prefix = (args[1] or "run") .. "t" .. tostring(tid)
+end
 request = function()
   counter = counter + 1
-  return wrk.format("POST", "/v1/leads/web?key=bench-key-123", headers, string.format(form, counter % 10000))
+  local body = string.format(form, prefix, counter, counter % 10000)
+  return wrk.format("POST", "/v1/leads/web?key=bench-key-123", headers, body)
 end
 """
 
@@ -51,8 +63,20 @@ def _ms(text: str) -> float:
 
 def wrk(url: str, connections: int, seconds: int, script: Path) -> dict[str, float]:
     """One wrk run: requests/s, p50 and p99 latency in ms, and non-2xx answers."""
+    run_id = uuid.uuid4().hex[:12]  # a new set of people for every run
     out = subprocess.run(
-        [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+        [
+            ensure_wrk(),
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+            "--",
+            run_id,
+        ],
         capture_output=True,
         text=True,
         check=True,
@@ -85,6 +109,20 @@ def serve(app: str, stack: Stack, workdir: Path, web_workers: int, port: int) ->
     return process
 
 
+def duplicates(base: str) -> int:
+    """How many leads the stack answered as duplicates, from its own counters (/metrics)."""
+    import requests
+
+    text = requests.get(f"{base}/metrics", timeout=10).text
+    return int(
+        sum(
+            float(line.split()[-1])
+            for line in text.splitlines()
+            if line.startswith("leadrelay_leads_received_total") and 'outcome="duplicate"' in line
+        )
+    )
+
+
 def run(stack: Stack, workdir: Path, runs: int = 3, seconds: int = 5) -> dict:
     """Full stack vs ceiling at 16 and 64 connections (medians of `runs`), then web-worker scaling."""
     script = workdir / "post.lua"
@@ -104,6 +142,11 @@ def run(stack: Stack, workdir: Path, runs: int = 3, seconds: int = 5) -> dict:
                 [f["rps"] / b["rps"] for f, b in zip(samples["full"], samples["bare"], strict=True)]
             )
             results["by_connections"][str(connections)] = row
+        results["duplicates"] = duplicates(f"http://127.0.0.1:{full_port}")
+        if results["duplicates"]:
+            raise SystemExit(
+                f"intake benchmark: {results['duplicates']} duplicate(s): the figures are not valid"
+            )
     finally:
         stop(full)
         stop(bare)
