@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -28,13 +29,19 @@ def job_status(redis, job_id: str) -> str:
     return Job.fetch(job_id, connection=redis, serializer=JSONSerializer).get_status(refresh=True)
 
 
-def test_two_jobs_for_one_lead_running_at_once_deliver_it_once(
-    make_app, admin_headers, sandbox, start_worker, redis
-):
+@pytest.fixture
+def slow_worst_case(make_app, sandbox):
+    """An app with 5 s jobs, a lead posted, and a sandbox that is slow and makes duplicate contacts."""
     app = make_app(job_timeout=5)
-    client = app.test_client()
     configure(sandbox, duplicate_contacts=True, latency_ms=300)
-    lead_id = post_lead(client)
+    client = app.test_client()
+    return app, client, post_lead(client)
+
+
+def test_two_jobs_for_one_lead_running_at_once_deliver_it_once(
+    slow_worst_case, admin_headers, sandbox, start_worker, redis
+):
+    app, client, lead_id = slow_worst_case
     store = app.extensions["leadrelay"].store
     second = enqueue_delivery(store.queue, lead_id, job_timeout=5)  # what RQ and the sweep can both do
     start_worker()
@@ -49,12 +56,9 @@ def test_two_jobs_for_one_lead_running_at_once_deliver_it_once(
 
 
 def test_lost_job_that_rq_re_enqueues_while_the_sweep_revives_it_is_delivered_once(
-    make_app, admin_headers, sandbox, start_worker, redis
+    slow_worst_case, admin_headers, sandbox, start_worker, redis
 ):
-    app = make_app(job_timeout=5)
-    client = app.test_client()
-    configure(sandbox, duplicate_contacts=True, latency_ms=300)
-    lead_id = post_lead(client)
+    app, client, lead_id = slow_worst_case
     old_job = redis.hget(lead_key(lead_id), "job_id").decode()
     # What a worker SIGKILLed mid-delivery leaves behind: the job started, its registry entry
     # expired, and the lead overdue. RQ's cleanup will re-enqueue the job...

@@ -19,6 +19,7 @@ from rq.utils import now
 from rq.worker_pool import WorkerPool
 
 from service import lead_index
+from service.lease import LEASE_GRACE_SECONDS
 from workers.sweep import revive_lost
 
 # A delivery waits on the network, not the CPU: forking a process per job (RQ's default Worker)
@@ -31,8 +32,9 @@ MAINTENANCE_INTERVAL = 10
 WORKER_TTL = 25
 # A started job is presumed lost once its timeout plus this grace has passed without an end.
 # SimpleWorker sends no heartbeat while a job runs, and the job's own timeout stops it first,
-# so a live delivery is never taken for a lost one.
-HEARTBEAT_GRACE = 5
+# so a live delivery is never taken for a lost one. The same grace as the lead's delivery lease:
+# RQ gives up on the job just as its lease frees the lead.
+HEARTBEAT_GRACE = LEASE_GRACE_SECONDS
 # One worker cleans RQ's registries at a time; a worker that dies mid-clean blocks the others this long.
 MAINTENANCE_LOCK_SECONDS = 2 * MAINTENANCE_INTERVAL
 # A pending lead whose job has not run this long after it should have is checked for a lost job.
