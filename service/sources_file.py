@@ -28,8 +28,9 @@ class SourcesFile:
     def __init__(self, path: str, role: str):
         self.path = path
         self.role = role
-        self._sources = load_sources(path, role)
+        # The signature before the read: a change in between is then seen at the next look.
         self._signature = self._stat()
+        self._sources = load_sources(path, role)
         self._checked = time.monotonic()
         self._forced = False
         self._lock = threading.Lock()
@@ -55,6 +56,7 @@ class SourcesFile:
                     log.exception("sources file check failed")
 
         threading.Thread(target=loop, name="sources-file-watch", daemon=True).start()
+        log.info("watching the sources file %s: checked once a second, re-read on SIGHUP", self.path)
 
     def force(self) -> None:
         """Re-read the file at the next look, changed or not (what SIGHUP does; safe in a handler)."""

@@ -44,6 +44,7 @@ def api(tmp_path, worker_env, redis):
     process = procs.start(["serve", "--port", str(port), "--host", "127.0.0.1", "--workers", "2"], env, log)
     base = f"http://127.0.0.1:{port}"
     procs.wait_http(f"{base}/readyz", process)
+    wait_for(lambda: log.read_text().count("watching the sources file") >= 2, timeout=15)  # both booted
     yield base, path, process, log
     procs.stop(process)
 
@@ -98,9 +99,11 @@ def test_a_fixed_mapping_applies_to_replay_and_new_leads_without_a_restart(api, 
 
 
 def test_sighup_makes_the_api_re_read_the_sources_file(api):
-    base, path, process, _ = api
+    base, path, process, log = api
     replace(path, SOURCES.format(region="US"))
-    wait_for(lambda: accepted_everywhere(base), timeout=15)  # every process looks once a second
+    # Both API processes must have the new file before it is rewritten unseen below.
+    wait_for(lambda: log.read_text().count("sources file reloaded") >= 2, timeout=15)
+    assert accepted_everywhere(base)
     before = path.stat()
     with open(path, "r+") as fh:  # same size, same inode, same modification time: no change to see
         fh.write(SOURCES.format(region="GB"))
