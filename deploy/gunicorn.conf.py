@@ -14,3 +14,5 @@ errorlog = "-"
 graceful_timeout = 30
 timeout = 30
 keepalive = 5
+# Newer gunicorn opens a control socket under $HOME (read-only in the image); nothing here uses it.
+control_socket_disable = True

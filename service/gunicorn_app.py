@@ -58,6 +58,10 @@ class GunicornApp(BaseApplication):
         """Apply the options gunicorn knows; unknown names are a programming error."""
         for key, value in self.options.items():
             self.cfg.set(key, value)
+        if "control_socket_disable" in self.cfg.settings:
+            # Newer gunicorn opens a control socket at one path under $HOME, shared by every
+            # instance on the machine (API, sandbox, tests); nothing here uses it.
+            self.cfg.set("control_socket_disable", True)
 
     def load(self) -> Any:
         """Build the app inside the worker process (its own Redis connections)."""
