@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test test-chaos lint bench clean
+.PHONY: run test test-chaos lint bench clean vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,3 +39,11 @@ test-chaos: $(DEV_STAMP)  ## the long fault-injection run: 1,000 leads, 20 worke
 
 bench: $(DEV_STAMP)  ## benchmarks (not part of make test): prints tables, writes bench-results/latest.json
 	$(BIN)/python -m tests.benchmarks.run
+
+# The console's one script, vendored from its npm package and pinned by version and checksum.
+HTMX_VERSION := 2.0.11
+HTMX_SHA512 := Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA==
+vendor:  ## re-fetch htmx $(HTMX_VERSION) from the npm registry, check its checksum, put it under service/static
+	curl -fsSL -o /tmp/htmx.tgz https://registry.npmjs.org/htmx.org/-/htmx.org-$(HTMX_VERSION).tgz
+	test "$$(openssl dgst -sha512 -binary /tmp/htmx.tgz | base64 -w0)" = "$(HTMX_SHA512)"
+	tar -xzf /tmp/htmx.tgz -O package/dist/htmx.min.js > service/static/htmx-$(HTMX_VERSION).min.js

@@ -13,8 +13,8 @@ from redis.client import Pipeline
 from redis.exceptions import WatchError
 from rq import Queue
 
+from service import dead_groups, metrics
 from service import lead_index as index
-from service import metrics
 from service.keys import (
     DEAD_INDEX,
     DEAD_STATUSES,
@@ -145,16 +145,9 @@ class LeadStore:
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 lead_key(lead_id),
-                mapping={
-                    **new_record(lead_id, lead),
-                    "dead_at": now,
-                    "status": Status.REJECTED,
-                    "reason": "failed validation",
-                    "errors": json.dumps(errors),
-                },
+                mapping={**new_record(lead_id, lead), "status": Status.REJECTED, "updated_at": now},
             )
-            pipe.expire(lead_key(lead_id), self.dead_retention)
-            pipe.zadd(DEAD_INDEX, {lead_id: now})
+            self._index_dead(pipe, lead_id, now, Status.REJECTED, "failed validation", json.dumps(errors))
             metrics.count(pipe, metrics.DEAD_LETTERS_CREATED, status=Status.REJECTED)
             index.file_new(pipe, lead_id, lead.source, Status.REJECTED, now, [])
             pipe.execute()
@@ -163,6 +156,7 @@ class LeadStore:
     def requeue(self, lead_id: str, contact: dict[str, Any] | None, delivery_mode: str = "upsert") -> None:
         """Put a dead letter back on the queue with a rebuilt contact request (a replay)."""
         key = lead_key(lead_id)
+        group = self.redis.hget(key, "dead_group")
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.multi()
             job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
@@ -177,8 +171,9 @@ class LeadStore:
                     "attempt_count": 0,
                 },
             )
-            pipe.hdel(key, "reason", "errors", "dead_at", "next_attempt_at")
+            pipe.hdel(key, "reason", "errors", "dead_at", "next_attempt_at", "dead_group")
             pipe.zrem(DEAD_INDEX, lead_id)
+            dead_groups.unfile(pipe, lead_id, group)
             pipe.zadd(PENDING_INDEX, {lead_id: time.time()})
             pipe.expire(key, self.retention)
             index.set_status(pipe, lead_id, Status.QUEUED)
@@ -189,23 +184,19 @@ class LeadStore:
         key = lead_key(lead_id)
         now = time.time()
         with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                key,
-                mapping={
-                    "status": Status.REJECTED,
-                    "reason": "failed validation",
-                    "errors": json.dumps(errors),
-                    "updated_at": now,
-                },
-            )
-            self._index_dead(pipe, lead_id, now)
+            pipe.hset(key, mapping={"status": Status.REJECTED, "updated_at": now})
+            self._index_dead(pipe, lead_id, now, Status.REJECTED, "failed validation", json.dumps(errors))
             index.set_status(pipe, lead_id, Status.REJECTED, now)
             pipe.execute()
 
-    def _index_dead(self, pipe: Pipeline, lead_id: str, now: float) -> None:
-        """Make a stored lead a dead letter: listed, timed, and kept for the dead-letter retention."""
-        pipe.hset(lead_key(lead_id), "dead_at", now)
+    def _index_dead(
+        self, pipe: Pipeline, lead_id: str, now: float, status: str, reason: str, errors: str | None
+    ) -> None:
+        """Make a stored lead a dead letter: listed, grouped by cause, kept for the retention."""
+        fields = {"dead_at": now, "reason": reason, **({"errors": errors} if errors else {})}
+        pipe.hset(lead_key(lead_id), mapping=fields)
         pipe.zadd(DEAD_INDEX, {lead_id: now})
+        dead_groups.file(pipe, lead_id, status, reason, errors, now)
         pipe.expire(lead_key(lead_id), self.dead_retention)
 
     def save_fetched(self, lead_id: str, lead: dict[str, Any]) -> None:
@@ -249,7 +240,7 @@ class LeadStore:
                 pipe.multi()
             pipe.hset(key, mapping=mapping)
             if status in DEAD_STATUSES:
-                self._index_dead(pipe, lead_id, now)
+                self._index_dead(pipe, lead_id, now, status, fields.get("reason", ""), fields.get("errors"))
                 metrics.count(pipe, metrics.DEAD_LETTERS_CREATED, status=status)
             else:
                 pipe.expire(key, self.retention)
@@ -271,10 +262,11 @@ class LeadStore:
 
     def delete(self, lead_id: str) -> bool:
         """Remove a lead for good, from every index too; False when there was none."""
-        source, finds = self.redis.hmget(lead_key(lead_id), "source", "finds")
+        source, finds, group = self.redis.hmget(lead_key(lead_id), "source", "finds", "dead_group")
         with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(lead_key(lead_id))
             pipe.zrem(DEAD_INDEX, lead_id)
+            dead_groups.unfile(pipe, lead_id, group)
             pipe.zrem(PENDING_INDEX, lead_id)
             index.forget(pipe, lead_id, (source or b"").decode(), (finds or b"").decode().split())
             deleted = pipe.execute()[0]

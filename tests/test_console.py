@@ -39,6 +39,7 @@ def browser():
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1100"):
         options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # to see script and CSP errors
     driver = webdriver.Chrome(options=options, service=Service(DRIVER))
     driver.implicitly_wait(2)
     yield driver
@@ -233,11 +234,22 @@ def test_dead_letters_are_grouped_by_cause_and_replayed_in_the_background(browse
     browser.save_screenshot(str(shots / "dead.png"))
 
     configure(sandbox, tags=["Known", "Website"])  # the cause, fixed in the account
+    browser.get_log("browser")  # drop what earlier pages logged
     rows[tag_group].find_element(By.CSS_SELECTOR, "button.replay-group").click()
     assert browser.execute_script("return document.getElementById('progress').max") == 4
     browser.save_screenshot(str(shots / "batch.png"))
+    assert browser.execute_script("return typeof htmx") == "object"  # progress updates in place
+    assert [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     wait_for(lambda: "Done: 4 replayed" in text_of(browser, "batch-state"), timeout=30)
     wait_for(lambda: all(status_of(live, i) == "delivered" for i in dead))
+
+    browser.get(f"{live}/console/dead")
+    causes = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "table.groups .cause")]
+    assert causes == [phone_group]  # the replayed group is gone
+    browser.find_element(By.CSS_SELECTOR, "tr[data-group] button.danger").click()
+    wait_for(lambda: "Done: 1 deleted" in text_of(browser, "batch-state"), timeout=30)
+    browser.get(f"{live}/console/dead")
+    assert "No dead letters." in browser.find_element(By.CSS_SELECTOR, "table.groups").text
 
 
 def test_sources_page_sends_a_sample_lead_through_the_real_intake(browser, live, shots):

@@ -18,7 +18,7 @@ from rq.serializers import JSONSerializer
 from rq.utils import now
 from rq.worker_pool import WorkerPool
 
-from service import lead_index
+from service import dead_groups, lead_index
 from service.lease import LEASE_GRACE_SECONDS
 from workers.sweep import revive_lost
 
@@ -89,6 +89,8 @@ class LeadWorker(SimpleWorker):
             revived = revive_lost(ctx.store, grace=LOST_JOB_GRACE)
             # The console's indexes keep what the records keep: the longest retention, dead letters'.
             lead_index.trim(ctx.store.redis, ctx.runtime.sources, time.time() - ctx.store.dead_retention)
+            dead_groups.trim(ctx.store.redis, time.time() - ctx.store.dead_retention)
+            dead_groups.backfill(ctx.store.redis)
         except RedisError as exc:
             self.last_cleaned_at = now()  # try again at the next interval, not in a tight loop
             log.warning("maintenance skipped: %s", type(exc).__name__)

@@ -240,20 +240,24 @@ def on_job_failure(job: Job, connection: Any, exc_type: type, exc_value: BaseExc
     log.error("lead %s is a dead letter: %s", lead_id, reason)
 
 
-def replay_batch(batch_id: str) -> str:
-    """Replay the dead letters of a bulk replay started from the console, counting as it goes."""
+def run_batch(batch_id: str) -> str:
+    """Replay or delete the dead letters of a batch started from the console, counting as it goes."""
     from service import deadletters
     from service.console.bulk import batch_key
 
     ctx = context()
     redis, key = ctx.store.redis, batch_key(batch_id)
+    action = (redis.hget(key, "action") or b"replay").decode()
     while lead_id := redis.lpop(f"{key}:ids"):
-        try:
-            result = deadletters.replay(ctx.store, ctx.runtime.sources, lead_id.decode())
-        except LookupError:
-            result = {"replayed": False}
+        if action == "delete":
+            ok = ctx.store.delete(lead_id.decode())
+        else:
+            try:
+                ok = deadletters.replay(ctx.store, ctx.runtime.sources, lead_id.decode())["replayed"]
+            except LookupError:
+                ok = False
         with redis.pipeline(transaction=False) as pipe:
             pipe.hincrby(key, "done", 1)
-            pipe.hincrby(key, "replayed" if result["replayed"] else "failed", 1)
+            pipe.hincrby(key, "ok" if ok else "failed", 1)
             pipe.execute()
     return "done"

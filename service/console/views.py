@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_wtf.csrf import CSRFError
 
-from service import deadletters, erasure
+from service import dead_groups, deadletters, erasure
 from service.console import bulk, charts, csrf, queries, secure
 from service.keys import STATUSES
 from service.lead_view import iso
@@ -177,40 +177,29 @@ def _why(result: dict[str, Any]) -> str:
 @bp.get("/dead")
 def dead() -> str:
     """Dead letters grouped by cause, each group with bulk replay and delete."""
-    return render_template("console/dead.html", groups=bulk.groups(runtime()))
+    return render_template("console/dead.html", groups=dead_groups.listing(runtime().redis))
 
 
-def _group(key: str) -> bulk.Group:
-    found = next((g for g in bulk.groups(runtime()) if g.key == key), None)
-    if found is None:
+@bp.post("/dead/<key>/<action>")
+def bulk_action(key: str, action: str) -> Response:
+    """Replay or delete a whole group in a worker; the next page shows its progress."""
+    group = dead_groups.find(runtime().redis, key)
+    if group is None or action not in bulk.ACTIONS:
         abort(404)
-    return found
-
-
-@bp.post("/dead/<key>/replay")
-def replay_group(key: str) -> Response:
-    """Replay a whole group in a worker; the next page shows its progress."""
-    group = _group(key)
-    batch_id = bulk.start_replay(runtime(), group.label, group.ids)
+    ids = dead_groups.ids(runtime().redis, key)
+    batch_id = bulk.start(runtime(), action, group.label, ids)
     return redirect(url_for("console.batch", batch_id=batch_id))
-
-
-@bp.post("/dead/<key>/purge")
-def purge_group(key: str) -> Response:
-    """Delete a whole group for good."""
-    group = _group(key)
-    deleted = sum(runtime().store.delete(lead_id) for lead_id in group.ids)
-    flash(f"{deleted} dead letter(s) deleted.")
-    return redirect(url_for("console.dead"))
 
 
 @bp.get("/batches/<batch_id>")
 def batch(batch_id: str) -> str:
-    """A bulk replay's progress (the page reloads itself until the worker is done)."""
+    """A batch's progress: the page, or with `?part=progress` the fragment htmx swaps in."""
     found = bulk.progress(runtime(), batch_id)
     if found is None:
         abort(404)
-    return render_template("console/batch.html", batch=found, finished=found["done"] >= found["total"])
+    finished = found["done"] >= found["total"]
+    template = "console/_progress.html" if request.args.get("part") == "progress" else "console/batch.html"
+    return render_template(template, batch=found, finished=finished, batch_id=batch_id)
 
 
 @bp.get("/sources")
