@@ -138,7 +138,7 @@ class LeadStore:
             return original[0].decode(), original[1].decode()
         return lead_id, None
 
-    def reject(self, lead: NewLead, errors: dict[str, Any]) -> str:
+    def reject(self, lead: NewLead, errors: dict[str, Any], finds: list[str] | None = None) -> str:
         """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""
         lead_id = uuid.uuid4().hex
         now = time.time()
@@ -149,7 +149,9 @@ class LeadStore:
             )
             self._index_dead(pipe, lead_id, now, Status.REJECTED, "failed validation", json.dumps(errors))
             metrics.count(pipe, metrics.DEAD_LETTERS_CREATED, status=Status.REJECTED)
-            index.file_new(pipe, lead_id, lead.source, Status.REJECTED, now, [])
+            index.file_new(pipe, lead_id, lead.source, Status.REJECTED, now, finds or [])
+            if finds:
+                pipe.hset(lead_key(lead_id), "finds", " ".join(finds))
             pipe.execute()
         return lead_id
 

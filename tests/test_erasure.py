@@ -29,6 +29,18 @@ def test_the_admin_api_erases_every_lead_of_a_person_and_no_other(client, admin_
     assert client.post("/v1/erasures", json={"email": "x@example.com"}).status_code == 401
 
 
+def test_a_rejected_lead_is_erased_with_the_rest_of_the_person(client, admin_headers, redis):
+    kept = post(client, "Grace Hopper", "+1 415 555 0150", "grace@example.com")
+    rejected = client.post(
+        "/v1/leads/website", data={"name": "Grace", "phone": "12", "email": "grace@example.com"}
+    )
+    assert rejected.status_code == 422  # kept as a dead letter, with her email in it
+    rejected_id = rejected.get_json()["lead_id"]
+    answer = client.post("/v1/erasures", json={"email": "grace@example.com"}, headers=admin_headers)
+    assert answer.get_json() == {"erased": 2, "lead_ids": sorted([kept, rejected_id])}
+    assert not redis.exists(lead_key(rejected_id))
+
+
 def test_the_command_erases_by_a_phone_written_another_way(
     make_app, redis_server, monkeypatch, write_sources
 ):

@@ -8,15 +8,19 @@ import uuid
 
 from flask import Blueprint, Response, g, jsonify, request
 from marshmallow import ValidationError
+from phonenumbers import PhoneNumberFormat, format_number
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
 from service import bodies, lead_index, metrics
 from service.browser import caught_by_honeypot, see_other, wants_redirect
+from service.contact import parse_phone
 from service.dedup import dedup_key
 from service.errors import PayloadError, VerificationError
 from service.keys import Status
-from service.mapping import build_contact
+from service.mapping import contact_from
+from service.presets import read
+from service.presets.answers import Answers
 from service.problems import problem
 from service.records import NewLead
 from service.runtime import runtime
@@ -72,13 +76,15 @@ def intake(source_name: str) -> Response:
     if source.reader.fetches_lead:
         return _announced_leads(source, payload)
     lead = NewLead(source.name, content_type, raw, delivery_mode=source.delivery_mode)
+    answers = None
     try:
-        contact, answers = build_contact(source, payload)
+        answers = read(source.preset, payload)
+        contact = contact_from(source, answers)
     except PayloadError as exc:
         g.outcome = "bad_body"
         return problem(400, str(exc))
     except ValidationError as exc:
-        lead_id = rt.store.reject(lead, exc.messages)
+        lead_id = rt.store.reject(lead, exc.messages, finds=_rejected_finds(source, answers))
         g.outcome, g.lead_id = Status.REJECTED, lead_id
         if wants_redirect(source, request) and source.error_redirect_url:
             return see_other(source.error_redirect_url, reason=_first_reason(exc.messages), lead_id=lead_id)
@@ -217,3 +223,19 @@ def subscription_check(source_name: str) -> Response:
     if not matches_any(request.args.get("hub.verify_token", ""), (source.verify_token,)):
         return problem(403, "hub.verify_token does not match")
     return Response(request.args.get("hub.challenge", ""), mimetype="text/plain")
+
+
+def _rejected_finds(source: Source, answers: Answers | None) -> list[str]:
+    """The search keys of a rejected lead: its email, and its phone where that one was valid."""
+    if answers is None:
+        return []
+    phone, email = _text(answers.known.get("phone")), _text(answers.known.get("email"))
+    try:
+        e164 = (
+            format_number(parse_phone(phone, source.default_region), PhoneNumberFormat.E164)
+            if phone
+            else None
+        )
+    except ValueError:
+        e164 = None  # the reason it was rejected, most likely; the email still finds it
+    return runtime().store.finder.keys_for(e164, email)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.benchmarks import delivery, intake
+from tests.benchmarks import console, delivery, intake
 from tests.benchmarks.harness import Stack
 
 LEADS = int(os.environ.get("BENCH_LEADS", "10000"))
@@ -100,6 +100,8 @@ def main() -> None:
     try:
         results["intake"] = intake.run(stack, workdir)
         _print_intake(results["intake"])
+        results["console"] = console.run(stack, workdir)
+        print(f"console pages, slowest p95: {results['console']['slowest_p95_ms']} ms", flush=True)
         runs = {}
         for name, latency, rps, plain in (
             ("ours_0ms_250", 0, 250, False),
