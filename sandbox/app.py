@@ -1,4 +1,4 @@
-"""The sandbox's HTTP API: Callbell's contacts endpoints under /v1, inspection under /_sandbox."""
+"""The sandbox's HTTP API: Callbell's contacts and messages API under /v1; inspection under /_sandbox."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from marshmallow import ValidationError
 
+from sandbox.errors import error
 from sandbox.state import SandboxState
 from service.contact_fields import CREATE_PARAMETERS, PATCH_PARAMETERS
 
@@ -17,18 +18,16 @@ CONTACT_FIELDS = CREATE_PARAMETERS
 PATCH_FIELDS = PATCH_PARAMETERS
 
 
-def error(status: int, message: str, **details: Any) -> Response:
-    """An error answer; Callbell does not document its error body, so this shape is the sandbox's own."""
-    response = jsonify(error={"message": message, **details})
-    response.status_code = status
-    return response
-
-
 def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the sandbox app; `config` takes the same keys as POST /_sandbox/config."""
     app = Flask(__name__)
     state = SandboxState(config or {})
     app.extensions["sandbox"] = state
+
+    def _faulty() -> bool:
+        """Whether injected faults apply to this request's path."""
+        paths = state.config["fault_paths"]
+        return paths is None or any(request.path.startswith(f"/v1{p}") for p in paths)
 
     @app.before_request
     def _gate() -> Response | None:
@@ -46,7 +45,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
         token = state.config["token"]
         if token and request.headers.get("Authorization", "") != f"Bearer {token}":
             return error(401, "Unauthorized")
-        if random.random() < state.config["error_rate"]:
+        if _faulty() and random.random() < state.config["error_rate"]:
             return error(random.choice([500, 502, 503]), "injected server error")
         if request.method in ("POST", "PATCH"):
             if request.mimetype != "application/json":
@@ -61,7 +60,7 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
         if not request.path.startswith("/v1/"):
             return response
         cfg = state.config
-        if response.status_code != 429 and random.random() < cfg["timeout_rate"]:
+        if response.status_code != 429 and _faulty() and random.random() < cfg["timeout_rate"]:
             # The request was processed; only the answer is late, as when a real server is slow.
             time.sleep(cfg["hold_seconds"])
         delay_ms = cfg["latency_ms"] + random.uniform(-cfg["jitter_ms"], cfg["jitter_ms"])
@@ -161,6 +160,10 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
             return jsonify(state.configure(request.get_json(force=True) or {}))
         except ValidationError as exc:
             return error(422, "invalid sandbox configuration", fields=exc.messages)
+
+    from sandbox.messaging import bp as messaging
+
+    app.register_blueprint(messaging)
 
     @app.get("/healthz")
     def healthz() -> Response:

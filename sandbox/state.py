@@ -15,6 +15,12 @@ from marshmallow import RAISE, Schema, fields, validate
 DEFAULT_HOLD_SECONDS = 30.0
 
 
+DEFAULT_TEMPLATES = (
+    {"uuid": "tpl-welcome", "name": "welcome", "status": "approved", "category": "MARKETING"},
+)
+DEFAULT_CHANNELS = ({"uuid": "chan-whatsapp", "type": "whatsapp", "title": "Main", "active": True},)
+
+
 class SandboxConfigSchema(Schema):
     """Run-time settings; the keys are the CLI option names with underscores."""
 
@@ -35,6 +41,12 @@ class SandboxConfigSchema(Schema):
     # The worst case of what Callbell leaves undocumented: a second POST for a known phone creates a
     # second contact instead of being refused, so tests can prove leadrelay never relies on a refusal.
     duplicate_contacts = fields.Boolean(load_default=False)
+    # The paths injected errors and timeouts apply to (prefixes under /v1, e.g. "/messages"); none: all.
+    fault_paths = fields.List(fields.String(), allow_none=True, load_default=None)
+    # The account's WhatsApp templates, channels and teams (members with their availability).
+    templates = fields.List(fields.Dict(), load_default=lambda: [dict(t) for t in DEFAULT_TEMPLATES])
+    channels = fields.List(fields.Dict(), load_default=lambda: [dict(c) for c in DEFAULT_CHANNELS])
+    teams = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()), load_default=dict)
 
 
 def digits(phone: str) -> str:
@@ -60,6 +72,7 @@ class SandboxState:
             self.rate_limited = 0
             self.peak_window = 0
             self.in_flight = 0
+            self.messages: dict[str, dict[str, Any]] = {}
 
     def configure(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Apply run-time changes (validated) and return the whole configuration."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from service.contact_fields import SENT, document_field
+from service.followups import WELCOME_STATES
 from service.keys import DEAD_STATUSES, STATUSES
 
 
@@ -48,7 +49,9 @@ class AttemptSchema(Schema):
 
     at = fields.Float(metadata={"description": "Unix time"})
     attempt = fields.Integer()
-    request = fields.String(validate=validate.OneOf(["lookup", "create", "update", "graph_fetch"]))
+    request = fields.String(
+        validate=validate.OneOf(["lookup", "create", "update", "graph_fetch", "team_members", "welcome"])
+    )
     status = fields.Integer(allow_none=True, metadata={"description": "null when no answer came"})
     duration_ms = fields.Float()
     error = fields.String()
@@ -78,6 +81,17 @@ class LeadSchema(Schema):
     delivery_mode = fields.String()
     job_id = fields.String()
     fetched = fields.Dict(metadata={"description": "a Meta lead as fetched from the Graph API"})
+    contact_created = fields.Function(
+        lambda r: bool(r.get("contact_created")), metadata={"description": "the delivery created the contact"}
+    )
+    assigned_user = fields.String(metadata={"description": "the agent the contact has after delivery"})
+    welcome = fields.String(
+        validate=validate.OneOf(WELCOME_STATES),
+        metadata={"description": "the welcome message: due, sending, accepted, unknown, failed, skipped"},
+    )
+    welcome_reason = fields.String()
+    welcome_uuid = fields.String(metadata={"description": "Callbell's uuid of the welcome message"})
+    welcome_at = fields.String(metadata={"format": "date-time"})
 
 
 class DeadLetterSchema(Schema):

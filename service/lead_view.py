@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-TIME_FIELDS = ("received_at", "updated_at", "delivered_at", "dead_at", "next_attempt_at")
+from service.records import TIME_FIELDS
 
 
 def iso(timestamp: float) -> str:

@@ -32,6 +32,8 @@ DEAD_LETTERS_CREATED = "dead_letters_created"
 RATE_LIMIT_WAITS = "rate_limit_waits"
 INTAKE_SECONDS = "intake_seconds"
 DELIVERY_SECONDS = "delivery_seconds"
+WELCOMES = "welcomes"
+SPEED_TO_LEAD_SECONDS = "speed_to_lead_seconds"
 HELP = {
     LEADS_RECEIVED: "Leads received, by source and outcome",
     DELIVERY_ATTEMPTS: "Delivery attempts, by outcome and last HTTP status",
@@ -39,11 +41,14 @@ HELP = {
     RATE_LIMIT_WAITS: "Times a worker waited for the shared Callbell request budget",
     INTAKE_SECONDS: "Time to answer an intake request",
     DELIVERY_SECONDS: "Time from receipt to delivery into Callbell",
+    WELCOMES: "Welcome messages, by outcome (accepted, unknown, failed, skipped, retry)",
+    SPEED_TO_LEAD_SECONDS: "Time from receipt to the welcome message accepted by Callbell",
 }
 # Intake answers in milliseconds; end-to-end delivery takes from under a second to a day of retries.
 BUCKETS = {
     INTAKE_SECONDS: (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
     DELIVERY_SECONDS: (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400),
+    SPEED_TO_LEAD_SECONDS: (0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60, 300, 3600),
 }
 
 

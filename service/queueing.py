@@ -13,6 +13,7 @@ from service.settings import DEFAULT_JOB_TIMEOUT
 # The job contract: the workers' functions named by dotted path, so the app never imports them.
 DELIVER = "workers.jobs.deliver"
 ON_FAILURE = "workers.jobs.on_job_failure"
+WELCOME = "workers.welcome.send_welcome"
 # Retries of the job itself, used only when a worker dies mid-delivery or the job breaks outright.
 # HTTP outcomes are retried by the delivery policy, which returns rq.Retry with its own schedule.
 # The first retry is immediate: it needs no scheduler, whose lock a killed worker may still hold.
@@ -38,4 +39,19 @@ def enqueue_delivery(
         retry=CRASH_RETRIES,
         on_failure=Callback(ON_FAILURE),
         pipeline=pipeline,
+    )
+
+
+def enqueue_welcome(
+    queue: Queue, lead_id: str, pipeline: Pipeline, job_timeout: int = DEFAULT_JOB_TIMEOUT
+) -> Job:
+    """Enqueue a delivered lead's welcome message (queued with the write that records the delivery)."""
+    return queue.enqueue_call(
+        WELCOME,
+        args=(lead_id,),
+        timeout=job_timeout,
+        result_ttl=RESULT_TTL,
+        retry=CRASH_RETRIES,
+        pipeline=pipeline,
+        at_front=True,  # speed to lead: a welcome waits behind no backlog of deliveries
     )

@@ -12,7 +12,10 @@ from service.keys import Status
 # A lead keeps its latest exchanges with Callbell; older ones are dropped so a record stays small.
 MAX_EXCHANGES = 50
 JSON_FIELDS = ("contact", "errors", "attempts", "fetched")
-TIME_FIELDS = ("received_at", "updated_at", "delivered_at", "dead_at", "next_attempt_at")
+TIME_FIELDS = (
+    *("received_at", "updated_at", "delivered_at", "dead_at", "next_attempt_at"),
+    *("welcome_at", "welcome_sent_at"),
+)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from service.contact_fields import ANSWER_FIELDS, SOURCE_SETTINGS, settings_schema
 from service.errors import ConfigError
+from service.followups import Assign, AssignSchema, Welcome, WelcomeSchema, assign_of, welcome_of
 from service.presets import PRESETS, Preset
 from service.verify import SCHEMES, SCHEMES_WITHOUT_SECRET
 
@@ -41,6 +42,8 @@ class DefaultsSchema(Schema):
     )
     identifier_format = fields.String(validate=validate.OneOf(IDENTIFIER_FORMATS))
     delivery_mode = fields.String(validate=validate.OneOf(DELIVERY_MODES))
+    # The WhatsApp channel look-ups and welcome messages use (none: the account's main channel).
+    channel_uuid = fields.String(validate=validate.Length(min=1))
 
 
 class SourceSchema(DefaultsSchema, settings_schema()):  # type: ignore[misc]
@@ -71,6 +74,8 @@ class SourceSchema(DefaultsSchema, settings_schema()):  # type: ignore[misc]
     test_leads = fields.String(load_default="skip", validate=validate.OneOf(TEST_LEAD_ACTIONS))
     verify_token_env = fields.String(validate=validate.Regexp(ENV_NAME))
     page_token_env = fields.String(validate=validate.Regexp(ENV_NAME))
+    welcome = fields.Nested(WelcomeSchema)
+    assign = fields.Nested(AssignSchema)
 
     @validates_schema
     def _secret_named_when_needed(self, data: dict[str, Any], **_: Any) -> None:
@@ -138,6 +143,9 @@ class Source:
     test_leads: str = "skip"
     verify_token: str = field(repr=False, default="")
     page_token: str = field(repr=False, default="")
+    channel_uuid: str = ""
+    welcome: Welcome | None = None
+    assign: Assign | None = None
 
     @property
     def reader(self) -> Preset:
@@ -197,6 +205,11 @@ def parse_sources(raw: dict[str, Any], label: str = "sources", role: str = INTAK
             test_leads=merged["test_leads"],
             verify_token=_read_env(label, name, merged, "verify_token_env", required=role == INTAKE),
             page_token=_read_env(label, name, merged, "page_token_env", required=role == WORKER),
+            channel_uuid=merged.get("channel_uuid", ""),
+            welcome=welcome_of(
+                merged.get("welcome"), merged.get("channel_uuid", ""), f"{label}: sources.{name}"
+            ),
+            assign=assign_of(merged.get("assign")),
         )
     return built
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from redis import Redis
 
+from sandbox.state import DEFAULT_CHANNELS, DEFAULT_TEMPLATES
 from service import create_app
 from service.embedded_redis import EmbeddedRedis
 
@@ -125,6 +126,10 @@ SANDBOX_DEFAULTS = {
     "custom_fields": None,
     "users": None,
     "duplicate_contacts": False,
+    "templates": [dict(t) for t in DEFAULT_TEMPLATES],
+    "channels": [dict(c) for c in DEFAULT_CHANNELS],
+    "teams": {},
+    "fault_paths": None,
 }
 
 

@@ -8,6 +8,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from service.settings import DEFAULT_READ_TIMEOUT
 from workers.ratelimit import CallbellRateLimit
@@ -24,6 +25,9 @@ class UpstreamError(Exception):
     status: int | None
     detail: str
     retry_after: float | None = None
+    # False when the request certainly never reached the server (no connection was made); None when
+    # it may have (no answer, or an answer that says nothing about what was done).
+    sent: bool | None = None
 
     def __str__(self) -> str:
         return f"{self.request}: {self.detail}"
@@ -94,7 +98,9 @@ class CallbellClient:
         except requests.RequestException as exc:
             entry.update(duration_ms=_ms(started), error=type(exc).__name__)
             log.append(entry)
-            raise UpstreamError(kind, None, f"no answer ({type(exc).__name__})") from exc
+            raise UpstreamError(
+                kind, None, f"no answer ({type(exc).__name__})", sent=False if _never_sent(exc) else None
+            ) from exc
         entry.update(status=response.status_code, duration_ms=_ms(started))
         if response.status_code // 100 != 2:
             entry["body"] = response.text[:BODY_EXCERPT_CHARS]
@@ -109,6 +115,14 @@ class CallbellClient:
                 parse_retry_after(response.headers.get("Retry-After")),
             )
         return response
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when no connection was made, so the server cannot have seen the request."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(exc, requests.exceptions.ConnectionError) and isinstance(reason, NewConnectionError)
 
 
 def _ms(started: float) -> float:

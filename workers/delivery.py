@@ -1,8 +1,9 @@
-"""One delivery of a contact request: upsert (look up, then PATCH or POST) or create-only."""
+"""One delivery of a contact request: upsert (look up, then PATCH or POST) or create-only, with its agent."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -12,34 +13,63 @@ from service.contact_fields import PATCH_SET
 from workers.callbell import CallbellClient, UpstreamError, contact_of
 
 
+@dataclass
+class Delivered:
+    """What a delivery did: the contact's uuid, whether it is new, and the agent it has now."""
+
+    uuid: str
+    created: bool
+    assigned_user: str | None = None
+
+
 def deliver_contact(
     client: CallbellClient,
     contact: dict[str, Any],
     mode: str,
     log: list[dict[str, Any]],
     guard: Callable[[], None] = lambda: None,
-) -> str:
-    """Create or update the contact in Callbell and return its uuid ("" if Callbell gave none).
+    pick_agent: Callable[[], str | None] | None = None,
+    reassign: bool = False,
+) -> Delivered:
+    """Create or update the contact in Callbell and say what happened.
 
-    Upsert looks the phone up first, so a retry after a timeout that did create the contact
-    updates it instead of creating a second one; a POST refused because the contact exists
-    (a concurrent delivery) falls back to the same look-up and PATCH. `guard` runs before every
-    request and raises to stop the delivery (the job no longer holds the lead's lease).
+    Upsert looks the phone up first (on the source's channel, when it names one), so a retry after
+    a timeout that did create the contact updates it instead of creating a second one; a POST
+    refused because the contact exists (a concurrent delivery) falls back to the same look-up and
+    PATCH. `guard` runs before every request and raises to stop the delivery (the job no longer
+    holds the lead's lease). `pick_agent` chooses an agent, called only when one is needed: a new
+    contact, one with no agent, or any contact when the source says `reassign`.
     """
     client = _Guarded(client, guard)
     if mode == "create":
-        return _uuid(client.call("create", "POST", "/contacts", log, body=contact))
-    existing = _look_up(client, contact["identifier"], log)
+        contact = _with_agent(contact, pick_agent)
+        return Delivered(_uuid(client.call("create", "POST", "/contacts", log, body=contact)), True,
+                         contact.get("assigned_user"))  # fmt: skip
+    channel = contact.get("channel_uuid", "")
+    existing = _look_up(client, contact["identifier"], log, channel)
     if existing is None:
+        with_agent = _with_agent(contact, pick_agent)
         try:
-            return _uuid(client.call("create", "POST", "/contacts", log, body=contact))
+            created = _uuid(client.call("create", "POST", "/contacts", log, body=with_agent))
+            return Delivered(created, True, with_agent.get("assigned_user"))
         except UpstreamError as err:
             if not _says_exists(err, log):
                 raise
-        existing = _look_up(client, contact["identifier"], log)
+        existing = _look_up(client, contact["identifier"], log, channel)
         if existing is None:
             raise UpstreamError("lookup", 404, "Callbell says the contact exists, but the look-up finds none")
-    return _update(client, existing, contact, log)
+    if not existing.get("assignedUser") or reassign:
+        contact = _with_agent(contact, pick_agent)
+    else:
+        contact = {k: v for k, v in contact.items() if k != "assigned_user"}  # it keeps its agent
+    _update(client, existing, contact, log)
+    return Delivered(existing["uuid"], False, contact.get("assigned_user") or existing.get("assignedUser"))
+
+
+def _with_agent(contact: dict[str, Any], pick_agent: Callable[[], str | None] | None) -> dict[str, Any]:
+    """The contact request with the agent `pick_agent` chooses (unchanged when it chooses none)."""
+    agent = pick_agent() if pick_agent else None
+    return {**contact, "assigned_user": agent} if agent else contact
 
 
 class _Guarded:
@@ -54,11 +84,14 @@ class _Guarded:
         return self.client.call(*args, **kwargs)
 
 
-def _look_up(client: CallbellClient, identifier: str, log: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Find the contact by phone, or None."""
-    response = client.call(
-        "lookup", "GET", f"/contacts/phone/{quote(identifier, safe='')}", log, missing_ok=True
-    )
+def _look_up(
+    client: CallbellClient, identifier: str, log: list[dict[str, Any]], channel: str = ""
+) -> dict[str, Any] | None:
+    """Find the contact by phone (on `channel`, else Callbell's main WhatsApp channel), or None."""
+    path = f"/contacts/phone/{quote(identifier, safe='')}"
+    if channel:
+        path += f"?channel_uuid={quote(channel, safe='')}"
+    response = client.call("lookup", "GET", path, log, missing_ok=True)
     return None if response is None else contact_of(_json(response))
 
 

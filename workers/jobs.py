@@ -21,6 +21,7 @@ from service.keys import Status, lead_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
+from service.queueing import enqueue_welcome
 from service.records import decode_record
 from service.runtime import Runtime
 from service.settings import Settings
@@ -31,6 +32,7 @@ from workers.delivery import deliver_contact
 from workers.meta import fetch_lead
 from workers.policy import RetryPolicy
 from workers.ratelimit import CallbellRateLimit
+from workers.routing import pick_agent
 
 log = logging.getLogger("leadrelay.delivery")
 # Returned to RQ with our own delay: the policy counts attempts itself, so RQ's cap only has to be
@@ -95,7 +97,7 @@ def deliver(lead_id: str) -> Retry | str:
     # by Callbell, and the next delivery's look-up must see what that request did.
 
 
-def _with_answer(reason: str, exchanges: list[dict[str, Any]]) -> str:
+def with_answer(reason: str, exchanges: list[dict[str, Any]]) -> str:
     """The reason with what Callbell said (`unknown tags: Enterprise`), so dead letters group by cause."""
     body = (exchanges[-1].get("body") or "") if exchanges else ""
     try:
@@ -123,19 +125,25 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
         if contact is None:
             outcome = Status.REJECTED
         else:
-            fields["contact_uuid"] = deliver_contact(
+            source = ctx.runtime.sources.get(record["source"])
+            done = deliver_contact(
                 ctx.client,
                 contact,
                 record.get("delivery_mode") or "upsert",
                 fresh,
                 guard=lambda: ctx.store.leases.check(lead_id, token),
+                pick_agent=lambda: pick_agent(ctx.store.redis, ctx.client, source, fresh) if source else None,
+                reassign=bool(source and source.assign and source.assign.reassign),
             )
             outcome = Status.DELIVERED
-            fields.update(delivered_at=time.time(), reason="")
+            fields.update(delivered_at=time.time(), reason="", contact_uuid=done.uuid)
+            fields.update(contact_created="1" if done.created else "", assigned_user=done.assigned_user or "")
+            if source and source.welcome and not record.get("welcome"):
+                fields["welcome"] = "due"  # the job is queued in the same transaction, below
     except UpstreamError as err:
         decision = ctx.policy.decide(err.status, attempt, err.retry_after, error=str(err))
         outcome = Status.RETRYING if decision.retry else Status.DEAD
-        fields["reason"] = str(err) if decision.retry else _with_answer(decision.reason, fresh)
+        fields["reason"] = str(err) if decision.retry else with_answer(decision.reason, fresh)
         if decision.retry:
             retry_delay = decision.delay
             fields["next_attempt_at"] = time.time() + retry_delay
@@ -147,7 +155,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
         outcome,
         attempt,
         record["attempts"] + fresh,
-        events=lambda pipe: _count(pipe, record, outcome, status, fresh),
+        events=lambda pipe: _count(pipe, record, outcome, status, fresh, fields.get("welcome") == "due"),
         lease_token=token,
         source=record["source"],
         **fields,
@@ -171,9 +179,18 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
 
 
 def _count(
-    pipe: Any, record: dict[str, Any], outcome: str, status: int | None, fresh: list[dict[str, Any]]
+    pipe: Any,
+    record: dict[str, Any],
+    outcome: str,
+    status: int | None,
+    fresh: list[dict[str, Any]],
+    welcome: bool,
 ) -> None:
-    """Queue this attempt's metrics on the pipeline that records it."""
+    """Queue this attempt's metrics (and a due welcome's job) on the pipeline that records it."""
+    if welcome:
+        enqueue_welcome(
+            context().runtime.queue, record["id"], pipeline=pipe, job_timeout=_job_timeout(context())
+        )
     metrics.count(pipe, metrics.DELIVERY_ATTEMPTS, outcome=outcome, status=str(status or "none"))
     waits = sum(1 for e in fresh if e.get("rate_limit_wait_ms"))
     if waits:

@@ -1,0 +1,146 @@
+"""Speed to lead: a WhatsApp welcome template and an agent for every new lead, never twice."""
+
+from __future__ import annotations
+
+import collections
+
+import requests
+
+from tests.conftest import wait_for
+from tests.helpers import configure, contacts, final, lead
+
+SOURCES = """
+[defaults]
+default_region = "US"
+channel_uuid = "chan-whatsapp"
+
+[sources.website]
+preset = "form"
+auth = "none"
+tags = ["Website"]
+[sources.website.welcome]
+template_uuid = "tpl-welcome"
+values = ["{first_name|there}", "{interest|our offer}"]
+consent_field = "whatsapp_ok"
+[sources.website.assign]
+users = ["ana@example.com", "ben@example.com", "cai@example.com"]
+
+[sources.team]
+preset = "form"
+auth = "none"
+[sources.team.welcome]
+template_uuid = "tpl-welcome"
+values = ["{first_name}"]
+consent = "assumed"
+[sources.team.assign]
+team_uuid = "sales"
+"""
+USERS = ["ana@example.com", "ben@example.com", "cai@example.com"]
+
+
+def messages(sandbox):
+    return requests.get(f"{sandbox}/_sandbox/messages", timeout=5).json()["messages"]
+
+
+def post(client, name, phone, source="website", **extra):
+    data = {"name": name, "phone": phone, "whatsapp_ok": "yes", **extra}
+    response = client.post(f"/v1/leads/{source}", data=data)
+    assert response.status_code == 202, response.get_json()
+    return response.get_json()["lead_id"]
+
+
+def welcomed(client, admin_headers, lead_id):
+    """Wait until the lead's welcome has an outcome; return the lead."""
+    return wait_for(
+        lambda: (
+            (r := lead(client, admin_headers, lead_id)).get("welcome") not in (None, "due", "sending") and r
+        )
+    )
+
+
+def setup(make_app, sandbox, start_worker, tmp_path, processes=1):
+    configure(sandbox, users=USERS)
+    client = make_app(SOURCES).test_client()
+    args = ("--processes", str(processes)) if processes > 1 else ()
+    start_worker(*args, LEADRELAY_SOURCES=str(tmp_path / "sources.toml"))
+    return client
+
+
+def test_a_new_contact_gets_the_welcome_once_with_its_values(
+    make_app, admin_headers, sandbox, start_worker, tmp_path
+):
+    client = setup(make_app, sandbox, start_worker, tmp_path)
+    first = welcomed(
+        client, admin_headers, post(client, "Ada Lovelace", "+1 415 555 0100", interest="Pricing")
+    )
+    assert first["welcome"] == "accepted" and first["welcome_uuid"]
+    [message] = messages(sandbox)
+    assert message["to"] == "14155550100"
+    assert message["template_uuid"] == "tpl-welcome" and message["channel_uuid"] == "chan-whatsapp"
+    assert message["template_values"] == ["Ada", "Pricing"]
+    assert message["optin_contact"] is True
+    assert message["assigned_user"] == first["assigned_user"] == contacts(sandbox)[0]["assignedUser"]
+
+    again = welcomed(client, admin_headers, post(client, "Ada L.", "+1 415 555 0100", interest="Demo"))
+    assert again["welcome"] == "skipped" and "returning contact" in again["welcome_reason"]
+    no_consent = post(client, "Bo Bright", "+1 415 555 0101", whatsapp_ok="")
+    assert welcomed(client, admin_headers, no_consent)["welcome"] == "skipped"
+    no_interest = welcomed(client, admin_headers, post(client, "Cy", "+1 415 555 0102"))
+    assert no_interest["welcome"] == "accepted"
+    assert len(messages(sandbox)) == 2  # Ada once, Cy once (with the fallback for the missing answer)
+    assert messages(sandbox)[1]["template_values"] == ["Cy", "our offer"]
+    metrics = client.get("/metrics").text
+    assert 'leadrelay_welcomes_total{outcome="accepted"} 2.0' in metrics
+    assert "leadrelay_speed_to_lead_seconds_count 2.0" in metrics
+
+
+def test_thirty_leads_take_turns_over_three_agents_across_processes(
+    make_app, admin_headers, sandbox, start_worker, tmp_path
+):
+    client = setup(make_app, sandbox, start_worker, tmp_path, processes=3)
+    ids = [post(client, f"Lead {n}", f"+1 415 555 {n:04d}") for n in range(200, 230)]
+    for lead_id in ids:
+        assert final(client, admin_headers, lead_id)["status"] == "delivered"
+    assert collections.Counter(c["assignedUser"] for c in contacts(sandbox)) == {u: 10 for u in USERS}
+    wait_for(lambda: len(messages(sandbox)) == 30)
+    assert {m["to"]: m["assigned_user"] for m in messages(sandbox)} == {
+        c["phoneNumber"]: c["assignedUser"] for c in contacts(sandbox)
+    }
+
+
+def test_only_available_team_members_get_leads(make_app, admin_headers, sandbox, start_worker, tmp_path):
+    configure(
+        sandbox,
+        teams={
+            "sales": [
+                {"email": "ana@example.com", "status": "available"},
+                {"email": "ben@example.com", "status": "away"},
+            ]
+        },
+    )
+    client = setup(make_app, sandbox, start_worker, tmp_path)
+    ids = [post(client, f"Team {n}", f"+1 415 555 03{n:02d}", source="team") for n in range(4)]
+    for lead_id in ids:
+        assert welcomed(client, admin_headers, lead_id)["assigned_user"] == "ana@example.com"
+
+
+def test_a_welcome_that_may_have_been_sent_is_not_sent_again(
+    make_app, admin_headers, sandbox, start_worker, tmp_path
+):
+    client = setup(make_app, sandbox, start_worker, tmp_path)
+    # Callbell takes the message, then answers too late for the worker (read timeout 1 s).
+    configure(sandbox, fault_paths=["/messages"], timeout_rate=1.0, hold_seconds=2)
+    record = welcomed(client, admin_headers, post(client, "Tim Out", "+1 415 555 0400"))
+    assert record["welcome"] == "unknown" and "may have been sent" in record["welcome_reason"]
+    assert len(messages(sandbox)) == 1  # it reached Callbell once, and was not repeated
+    assert [a["request"] for a in record["attempts"]][-1] == "welcome"
+    assert 'leadrelay_welcomes_total{outcome="unknown"} 1.0' in client.get("/metrics").text
+
+
+def test_a_refused_welcome_is_failed_and_visible(make_app, admin_headers, sandbox, start_worker, tmp_path):
+    client = setup(make_app, sandbox, start_worker, tmp_path)
+    configure(sandbox, templates=[])  # the template was deleted in Callbell
+    record = welcomed(client, admin_headers, post(client, "No Template", "+1 415 555 0500"))
+    assert record["status"] == "delivered"  # the contact is there; the welcome failed
+    assert record["welcome"] == "failed" and "unknown template" in record["welcome_reason"]
+    assert messages(sandbox) == []

@@ -1,0 +1,189 @@
+"""The welcome message: a WhatsApp template to a new lead, sent at most once.
+
+A message is not idempotent (Callbell has no idempotency key), so the job writes its intent
+(`welcome = sending`) before the request, fenced by a lease of its own, and the outcome after it:
+
+- `accepted`: Callbell answered 2xx with the message's uuid;
+- retried (`due` again): Callbell's answer says nothing was sent: no connection was made, 429;
+- `failed`: Callbell refused it (another 4xx): nothing was sent, and the person may get another;
+- `unknown`: the request may have been sent and no answer says what happened (a timeout after the
+  request went out, a 5xx, a worker killed mid-request). It is never sent again by itself; it is
+  counted, logged and shown on the lead for a person to check in Callbell.
+
+A person (by phone) gets at most one welcome per cool-down, whatever the source: a claim in Redis
+taken before the intent is written and kept unless the welcome certainly was not sent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from redis.exceptions import WatchError
+from rq import Retry
+
+from service import bodies, metrics
+from service.followups import consented, render_values
+from service.keys import KEY_PREFIX, lead_key
+from service.presets import read
+from service.records import MAX_EXCHANGES
+from service.sources import Source
+from workers.callbell import UpstreamError
+from workers.jobs import context, with_answer
+
+log = logging.getLogger("leadrelay.welcome")
+RETRY_DELAYS = (2, 10, 30, 120, 600)  # the welcome is about speed: past ~15 minutes it is stale
+
+
+def lease(lead_id: str) -> str:
+    """The lease a welcome job holds while it sends (one sender per lead at a time)."""
+    return f"{KEY_PREFIX}:lease:welcome:{lead_id}"
+
+
+def send_welcome(lead_id: str) -> Retry | str:
+    """Send a delivered lead's welcome template unless it is not due; record what happened."""
+    ctx = context()
+    redis, token = ctx.store.redis, uuid.uuid4().hex
+    if not redis.set(lease(lead_id), token, nx=True, ex=ctx.settings.job_timeout + 5):
+        return Retry(max=100, interval=[5])  # another job is sending it right now
+    try:
+        record = ctx.store.get(lead_id)
+        state = (record or {}).get("welcome")
+        if state == "sending":  # its sender died between the intent and the outcome
+            return _finish(ctx, record, token, "unknown", "the worker stopped while sending; not sent again")
+        if state != "due":
+            return "nothing to do"
+        return _send(ctx, record, token)
+    except WatchError:
+        return "lease lost"
+    finally:
+        if redis.get(lease(lead_id)) == token.encode():
+            redis.delete(lease(lead_id))
+
+
+def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
+    """Check that the lead may be welcomed, write the intent, send, write the outcome."""
+    source: Source | None = ctx.runtime.sources.get(record["source"])
+    welcome = source.welcome if source else None
+    if welcome is None:
+        return _finish(ctx, record, token, "skipped", "the source sends no welcome now")
+    answers = _answers(source, record)
+    if welcome.consent_field and not consented(answers.get(welcome.consent_field)):
+        return _finish(ctx, record, token, "skipped", f"no consent in {welcome.consent_field!r}")
+    if welcome.only_new and not record.get("contact_created"):
+        return _finish(ctx, record, token, "skipped", "a returning contact")
+    values, missing = render_values(welcome.values, answers)
+    if missing:
+        return _finish(ctx, record, token, "failed", f"no value for the template's {', '.join(missing)}")
+    phone = record["contact"]["identifier"]
+    claim = f"{KEY_PREFIX}:welcomed:{ctx.store.finder.search_key('phone', phone).rsplit(':', 1)[-1]}"
+    redis = ctx.store.redis
+    if not redis.set(claim, record["id"], nx=True, ex=welcome.cooldown_seconds):
+        holder = (redis.get(claim) or b"").decode()
+        if holder != record["id"]:
+            return _finish(ctx, record, token, "skipped", f"welcomed within the cool-down (lead {holder})")
+    _write(ctx, record["id"], token, {"welcome": "sending", "welcome_sent_at": time.time()})
+    body = {
+        "from": source.callbell_source,
+        "to": phone,
+        "type": "text",
+        "content": {"text": "welcome"},
+        "channel_uuid": welcome.channel_uuid,
+        "template_uuid": welcome.template_uuid,
+        "optin_contact": True,
+        "template_values": values,
+        "metadata": {"lead_id": record["id"], "source": record["source"]},
+    }
+    if record.get("assigned_user"):
+        body["assigned_user"] = record["assigned_user"]
+    exchanges: list[dict[str, Any]] = []
+    try:
+        response = ctx.client.call("welcome", "POST", "/messages/send", exchanges, body=body)
+    except UpstreamError as err:
+        attempts = int(record.get("welcome_attempts") or 0) + 1
+        if err.status == 429 or err.sent is False:
+            if attempts <= len(RETRY_DELAYS):
+                _finish(ctx, record, token, "due", f"not sent: {err}", exchanges, welcome_attempts=attempts)
+                return Retry(max=100, interval=[RETRY_DELAYS[attempts - 1]])
+            redis.delete(claim)
+            return _finish(ctx, record, token, "failed", f"not sent after {attempts} tries: {err}", exchanges)
+        if err.status is not None and 400 <= err.status < 500:
+            redis.delete(claim)  # refused, so nothing was sent
+            return _finish(
+                ctx, record, token, "failed", with_answer("Callbell refused it", exchanges), exchanges
+            )
+        return _finish(ctx, record, token, "unknown", f"may have been sent: {err}", exchanges)
+    answer = _json(response)
+    message = answer.get("message", answer) if isinstance(answer, dict) else {}
+    if isinstance(message, list):
+        message = message[0] if message else {}
+    return _finish(ctx, record, token, "accepted", "", exchanges, welcome_uuid=str(message.get("uuid", "")))
+
+
+def _answers(source: Source, record: dict[str, Any]) -> dict[str, Any]:
+    """The lead's answers by key, plus its contact's name, first and last name, phone and email."""
+    found: dict[str, Any] = {}
+    try:
+        payload = record.get("fetched") or bodies.decode(record["content_type"], record["body"])
+        read_it = source.reader.read_fetched if record.get("fetched") else None
+        answers = read_it(payload) if read_it else read(source.preset, payload)
+        found.update(answers.values)
+        found.update({k: v for k, v in answers.known.items() if v})
+    except Exception:  # a payload that reads differently now still gets its contact's name
+        log.warning("could not re-read the lead's answers", extra={"lead_id": record["id"]})
+    name = str((record.get("contact") or {}).get("name") or found.get("name") or "").strip()
+    if name:
+        found.setdefault("name", name)
+        found.setdefault("first_name", name.split()[0])
+        found.setdefault("last_name", name.split()[-1] if len(name.split()) > 1 else "")
+    return found
+
+
+def _write(ctx: Any, lead_id: str, token: str, fields: dict[str, Any], extra: Any = None) -> None:
+    """Write `fields` on the lead only while `token` holds the welcome lease (WatchError otherwise)."""
+    with ctx.store.redis.pipeline(transaction=True) as pipe:
+        pipe.watch(lease(lead_id))
+        if pipe.get(lease(lead_id)) != token.encode():
+            raise WatchError("the welcome lease is held by another job")
+        pipe.multi()
+        pipe.hset(lead_key(lead_id), mapping=fields)
+        if extra:
+            extra(pipe)
+        pipe.execute()
+
+
+def _finish(
+    ctx: Any,
+    record: dict[str, Any],
+    token: str,
+    state: str,
+    reason: str,
+    exchanges: list[dict[str, Any]] | None = None,
+    **fields: Any,
+) -> str:
+    """Record the welcome's outcome (and its exchanges, on the lead's timeline) and count it."""
+    fields = {"welcome": state, "welcome_reason": reason, "welcome_at": time.time(), **fields}
+    if exchanges:
+        fresh = ctx.store.get(record["id"]) or record
+        fields["attempts"] = json.dumps((fresh.get("attempts") or [])[-MAX_EXCHANGES:] + exchanges)
+
+    def count(pipe: Any) -> None:
+        metrics.count(pipe, metrics.WELCOMES, outcome="retry" if state == "due" else state)
+        if state == "accepted":
+            metrics.observe(pipe, metrics.SPEED_TO_LEAD_SECONDS, time.time() - record["received_at"])
+
+    _write(ctx, record["id"], token, fields, count)
+    level = logging.WARNING if state in ("unknown", "failed") else logging.INFO
+    log.log(level, "welcome %s", state, extra={"lead_id": record["id"], "reason": reason})
+    return state
+
+
+def _json(response: Any) -> Any:
+    """The JSON body, or None."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
