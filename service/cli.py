@@ -94,6 +94,7 @@ def check_config(ping: bool) -> None:
     problems = [f"{name} is not set: `leadrelay serve` will refuse to start" for name in missing]
     if ping:
         problems += _ping(settings)
+        problems += _check_followups(settings, sources)
     for problem in problems:
         click.echo(f"problem: {problem}", err=True)
     if problems:
@@ -127,6 +128,38 @@ def _ping(settings: Settings) -> list[str]:
             click.echo("callbell: the token is accepted (GET /auth/me 200)")
         else:
             found.append(f"Callbell answers GET /auth/me with {status}: check CALLBELL_API_TOKEN")
+    return found
+
+
+def _check_followups(settings: Settings, sources: dict) -> list[str]:
+    """Check that every welcome's template exists and is approved and every routing team exists."""
+    import requests
+
+    welcomes = {s.welcome.template_uuid: name for name, s in sources.items() if s.welcome}
+    teams = {s.assign.team_uuid: name for name, s in sources.items() if s.assign and s.assign.team_uuid}
+    headers = (
+        {"Authorization": f"Bearer {settings.callbell_api_token}"} if settings.callbell_api_token else {}
+    )
+    found = []
+    for path, wanted, key in (("/templates", welcomes, "templates"), ("/teams", teams, "teams")):
+        if not wanted:
+            continue
+        try:
+            answer = requests.get(
+                f"{settings.callbell_api_url.rstrip('/')}{path}", headers=headers, timeout=10
+            )
+            listed = {item["uuid"]: item for item in answer.json().get(key, [])}
+        except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError) as exc:
+            found.append(f"Callbell GET {path} gave no list: {type(exc).__name__}")
+            continue
+        for uuid, source in wanted.items():
+            item = listed.get(uuid)
+            if item is None:
+                found.append(f"sources.{source}: Callbell has no {key[:-1]} {uuid}")
+            elif key == "templates" and item.get("status") != "approved":
+                found.append(f"sources.{source}: template {uuid} is {item.get('status')!r}, not approved")
+            else:
+                click.echo(f"callbell: {key[:-1]} {uuid} of sources.{source} is there")
     return found
 
 

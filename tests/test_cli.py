@@ -34,6 +34,35 @@ def test_check_config_ping_checks_redis_and_the_callbell_token(monkeypatch, redi
     assert "Callbell answers GET /auth/me with 401: check CALLBELL_API_TOKEN" in bad.output
 
 
+def test_check_config_ping_checks_welcome_templates_and_routing_teams(
+    monkeypatch, redis_server, sandbox, write_sources
+):
+    sources = """
+[defaults]
+channel_uuid = "chan-whatsapp"
+[sources.web]
+preset = "form"
+auth = "none"
+[sources.web.welcome]
+template_uuid = "tpl-welcome"
+consent = "assumed"
+[sources.web.assign]
+team_uuid = "sales"
+"""
+    monkeypatch.setenv("LEADRELAY_SOURCES", write_sources(sources))
+    monkeypatch.setenv("REDIS_URL", redis_server.url)
+    monkeypatch.setenv("CALLBELL_API_URL", f"{sandbox}/v1")
+    configure(sandbox, teams={"sales": []})
+    good = CliRunner().invoke(main, ["check-config", "--ping"])
+    assert good.exit_code == 0, good.output
+    assert "template tpl-welcome of sources.web is there" in good.output
+    configure(sandbox, teams={}, templates=[{"uuid": "tpl-welcome", "status": "pending"}])
+    bad = CliRunner().invoke(main, ["check-config", "--ping"])
+    assert bad.exit_code == 1
+    assert "sources.web: template tpl-welcome is 'pending', not approved" in bad.output
+    assert "sources.web: Callbell has no team sales" in bad.output
+
+
 def test_check_config_says_which_sender_secret_is_missing(monkeypatch, write_sources):
     sources = '[sources.zap]\npreset = "json"\nauth = "api_key"\nsecret_env = "UNSET_ZAP_KEY"\n'
     monkeypatch.setenv("LEADRELAY_SOURCES", write_sources(sources))
