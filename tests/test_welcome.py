@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import collections
+import re
 
 import requests
 
-from tests.conftest import wait_for
+from tests.conftest import ADMIN_TOKEN, wait_for
 from tests.helpers import configure, contacts, final, lead
 
 SOURCES = """
@@ -56,6 +57,14 @@ def welcomed(client, admin_headers, lead_id):
             (r := lead(client, admin_headers, lead_id)).get("welcome") not in (None, "due", "sending") and r
         )
     )
+
+
+def console_page(client, path):
+    """A console page as a signed-in operator sees it."""
+    form = client.get("/console/signin").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    client.post("/console/signin", data={"token": ADMIN_TOKEN, "csrf_token": csrf})
+    return client.get(path).get_data(as_text=True)
 
 
 def setup(make_app, sandbox, start_worker, tmp_path, processes=1):
@@ -135,6 +144,8 @@ def test_a_welcome_that_may_have_been_sent_is_not_sent_again(
     assert len(messages(sandbox)) == 1  # it reached Callbell once, and was not repeated
     assert [a["request"] for a in record["attempts"]][-1] == "welcome"
     assert 'leadrelay_welcomes_total{outcome="unknown"} 1.0' in client.get("/metrics").text
+    page = console_page(client, f"/console/leads/{record['id']}")
+    assert "welcome message: unknown" in page and "check the conversation in Callbell" in page
 
 
 def test_a_refused_welcome_is_failed_and_visible(make_app, admin_headers, sandbox, start_worker, tmp_path):
