@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from sandbox.errors import error
@@ -66,7 +72,37 @@ def send() -> Response:
     state = _state()
     with state.lock:
         state.messages[message["uuid"]] = message
+    if state.config["webhook_url"]:
+        threading.Thread(target=_report, args=(state, message["uuid"]), daemon=True).start()
     return jsonify(message={"uuid": message["uuid"], "status": "enqueued"})
+
+
+def _report(state: Any, message_uuid: str) -> None:
+    """Move the message on to sent, then to its outcome, posting a signed webhook for each."""
+    for status in ("sent", state.config["message_outcome"]):
+        time.sleep(0.2)
+        with state.lock:
+            message = state.messages.get(message_uuid)
+            if message is None:
+                return
+            message["status"] = status
+            payload = {k: message[k] for k in ("uuid", "status", "to", "metadata") if k in message}
+        body = json.dumps({"event": "message_status_updated", "payload": payload}).encode()
+        stamp = str(int(time.time()))
+        digest = hmac.new(
+            state.config["webhook_secret"].encode(), f"{stamp}.".encode() + body, hashlib.sha256
+        )
+        headers = {
+            "Content-Type": "application/json",
+            "X-Callbell-Signature": f"t={stamp},v1={digest.hexdigest()}",
+        }
+        try:  # like Callbell, retry a failed delivery a few times
+            for _ in range(3):
+                if requests.post(state.config["webhook_url"], data=body, headers=headers, timeout=5).ok:
+                    break
+                time.sleep(0.5)
+        except requests.RequestException:
+            pass
 
 
 @bp.get("/v1/messages/status/<message_uuid>")

@@ -47,6 +47,13 @@ class SandboxConfigSchema(Schema):
     templates = fields.List(fields.Dict(), load_default=lambda: [dict(t) for t in DEFAULT_TEMPLATES])
     channels = fields.List(fields.Dict(), load_default=lambda: [dict(c) for c in DEFAULT_CHANNELS])
     teams = fields.Dict(keys=fields.String(), values=fields.List(fields.Dict()), load_default=dict)
+    # Where the account's webhook subscription posts message_status_updated events, signed with
+    # webhook_secret (none: no webhooks); each message ends `message_outcome` after "sent".
+    webhook_url = fields.String(allow_none=True, load_default=None)
+    webhook_secret = fields.String(load_default="")
+    message_outcome = fields.String(
+        load_default="delivered", validate=validate.OneOf(["delivered", "failed"])
+    )
 
 
 def digits(phone: str) -> str:

@@ -24,7 +24,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     browser.init_cors(app, rt.sources)
 
     from service import console
-    from service.views import admin, health, intake
+    from service.views import admin, callbell_events, health, intake
 
     console.init_app(
         app, settings.admin_token, settings.console_password, settings.public_url.startswith("https")
@@ -32,4 +32,5 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(intake.bp)
     app.register_blueprint(admin.bp)
+    callbell_events.init_app(app, settings.callbell_webhook_path)
     return app

@@ -92,6 +92,10 @@ class LeadSchema(Schema):
     welcome_reason = fields.String()
     welcome_uuid = fields.String(metadata={"description": "Callbell's uuid of the welcome message"})
     welcome_at = fields.String(metadata={"format": "date-time"})
+    welcome_status = fields.String(
+        metadata={"description": "the message's status as Callbell last reported it by webhook"}
+    )
+    welcome_status_at = fields.String(metadata={"format": "date-time"})
 
 
 class DeadLetterSchema(Schema):

@@ -34,6 +34,7 @@ INTAKE_SECONDS = "intake_seconds"
 DELIVERY_SECONDS = "delivery_seconds"
 WELCOMES = "welcomes"
 SPEED_TO_LEAD_SECONDS = "speed_to_lead_seconds"
+WELCOME_STATUSES = "welcome_statuses"
 HELP = {
     LEADS_RECEIVED: "Leads received, by source and outcome",
     DELIVERY_ATTEMPTS: "Delivery attempts, by outcome and last HTTP status",
@@ -43,6 +44,7 @@ HELP = {
     DELIVERY_SECONDS: "Time from receipt to delivery into Callbell",
     WELCOMES: "Welcome messages, by outcome (accepted, unknown, failed, skipped, retry)",
     SPEED_TO_LEAD_SECONDS: "Time from receipt to the welcome message accepted by Callbell",
+    WELCOME_STATUSES: "Welcome message statuses Callbell reported by webhook (sent, delivered, read, failed)",
 }
 # Intake answers in milliseconds; end-to-end delivery takes from under a second to a day of retries.
 BUCKETS = {

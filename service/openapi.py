@@ -26,8 +26,8 @@ LEAD_ID = {"name": "lead_id", "in": "path", "required": True, "schema": {"type":
 
 
 @cache
-def document() -> dict[str, Any]:
-    """Build the whole document once per process."""
+def document(callbell_path: str = "/v1/callbell/events") -> dict[str, Any]:
+    """Build the whole document once per process (Callbell's webhooks at the path configured)."""
     spec = APISpec(
         title="leadrelay",
         version=version("leadrelay"),
@@ -202,6 +202,26 @@ def document() -> dict[str, Any]:
                     "400": _problem("neither a phone nor an email"),
                     "401": UNAUTHORIZED,
                     "422": _problem("the phone is not valid"),
+                },
+            }
+        },
+    )
+    spec.path(
+        path=callbell_path,
+        operations={
+            "post": {
+                "summary": "Callbell's own webhooks: a welcome message's status (message_status_updated)",
+                "description": "Signed by Callbell: X-Callbell-Signature t=<unix s>,v1=<hex HMAC-SHA256 "
+                "of 't.body'> with CALLBELL_WEBHOOK_SECRET; off (404) without that secret.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": {"description": "received; `recorded` says whether a lead's welcome was updated"},
+                    "400": _problem("not a JSON object"),
+                    "401": _problem("missing, wrong or expired signature"),
+                    "404": _problem("Callbell webhooks are off"),
                 },
             }
         },

@@ -14,7 +14,7 @@ MAX_EXCHANGES = 50
 JSON_FIELDS = ("contact", "errors", "attempts", "fetched")
 TIME_FIELDS = (
     *("received_at", "updated_at", "delivered_at", "dead_at", "next_attempt_at"),
-    *("welcome_at", "welcome_sent_at"),
+    *("welcome_at", "welcome_sent_at", "welcome_status_at"),
 )
 
 

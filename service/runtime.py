@@ -62,7 +62,9 @@ class Runtime:
 
     def secrets(self) -> list[str]:
         """Every secret this process knows, so log lines can be scrubbed of them."""
-        found = [self.settings.callbell_api_token, self.settings.admin_token, self.settings.console_password]
+        settings = self.settings
+        found = [settings.callbell_api_token, settings.admin_token, settings.console_password]
+        found += settings.callbell_webhook_secret.split()
         for source in self.sources.values():
             found += [*source.secrets, source.verify_token, source.page_token]
         return [s for s in found if s]

@@ -52,6 +52,9 @@ class Settings:
     meta_graph_api_url: str = DEFAULT_META_GRAPH_API_URL
     public_url: str = ""
     console_password: str = ""  # signs in to /console (the admin token does too)
+    # Callbell's own webhooks (message status): their signing secret(s), and the path they post to.
+    callbell_webhook_secret: str = ""
+    callbell_webhook_path: str = "/v1/callbell/events"
 
     @classmethod
     def load(cls, overrides: Mapping[str, object] | None = None) -> Settings:
@@ -86,6 +89,8 @@ ENV_NAMES = {
     "meta_graph_api_url": "META_GRAPH_API_URL",
     "public_url": "LEADRELAY_PUBLIC_URL",
     "console_password": "LEADRELAY_CONSOLE_PASSWORD",
+    "callbell_webhook_secret": "CALLBELL_WEBHOOK_SECRET",
+    "callbell_webhook_path": "LEADRELAY_CALLBELL_WEBHOOK_PATH",
 }
 
 

@@ -164,6 +164,20 @@ def verify_hubspot_v3(inbound: Inbound, secrets: tuple[str, ...]) -> None:
     _expect_any(inbound.headers.get("X-HubSpot-Signature-v3", ""), expected, "X-HubSpot-Signature-v3")
 
 
+def verify_callbell(inbound: Inbound, secrets: tuple[str, ...]) -> None:
+    """Callbell's own webhooks: `X-Callbell-Signature: t=<unix s>,v1=<hex HMAC of "t.body">`."""
+    parts = dict(
+        part.strip().split("=", 1)
+        for part in inbound.headers.get("X-Callbell-Signature", "").split(",")
+        if "=" in part
+    )
+    _fresh(parts.get("t", ""), 1, "X-Callbell-Signature timestamp")
+    signed = f"{parts['t']}.".encode() + inbound.body
+    _expect_any(
+        parts.get("v1", ""), [_hmac(s.encode(), signed).hex() for s in secrets], "X-Callbell-Signature"
+    )
+
+
 def stored_body(scheme: str, body: bytes) -> bytes:
     """The body as it may be stored: schemes that carry their secret in the body have it removed."""
     if scheme != "google_key":

@@ -130,6 +130,9 @@ SANDBOX_DEFAULTS = {
     "channels": [dict(c) for c in DEFAULT_CHANNELS],
     "teams": {},
     "fault_paths": None,
+    "webhook_url": None,
+    "webhook_secret": "",
+    "message_outcome": "delivered",
 }
 
 
@@ -213,6 +216,7 @@ def nothing_stored(redis: Redis) -> bool:
 
 # Values the tests send or configure that must never reach a log line in clear.
 NEVER_LOGGED = (
+    "hook-secret-1",
     "zap-secret-1",
     "zap-secret-2",
     ADMIN_TOKEN,

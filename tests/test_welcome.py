@@ -155,3 +155,57 @@ def test_a_refused_welcome_is_failed_and_visible(make_app, admin_headers, sandbo
     assert record["status"] == "delivered"  # the contact is there; the welcome failed
     assert record["welcome"] == "failed" and "unknown template" in record["welcome_reason"]
     assert messages(sandbox) == []
+
+
+def test_callbell_reports_the_welcome_status_by_signed_webhook(worker_env, sandbox, start_worker, tmp_path):
+    from service.embedded_redis import free_port
+    from tests import procs
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text(SOURCES)
+    port = free_port()
+    env = {**worker_env, "LEADRELAY_SOURCES": str(sources), "LEADRELAY_ADMIN_TOKEN": ADMIN_TOKEN}
+    env["CALLBELL_WEBHOOK_SECRET"] = "hook-secret-1"
+    api = procs.start(
+        ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"], env, tmp_path / "api.log"
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        procs.wait_http(f"{base}/readyz", api)
+        start_worker(LEADRELAY_SOURCES=str(sources))
+        configure(
+            sandbox, users=USERS, webhook_url=f"{base}/v1/callbell/events", webhook_secret="hook-secret-1"
+        )
+        admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+        def status_of(lead_id):
+            return (
+                requests.get(f"{base}/v1/leads/{lead_id}", headers=admin, timeout=5)
+                .json()
+                .get("welcome_status")
+            )
+
+        data = {"name": "Ann Hook", "phone": "+1 415 555 0600", "whatsapp_ok": "yes"}
+        delivered = requests.post(f"{base}/v1/leads/website", data=data, timeout=5).json()["lead_id"]
+        wait_for(lambda: status_of(delivered) == "delivered")
+        configure(sandbox, message_outcome="failed")
+        data = {"name": "Fay Hook", "phone": "+1 415 555 0601", "whatsapp_ok": "yes"}
+        failed = requests.post(f"{base}/v1/leads/website", data=data, timeout=5).json()["lead_id"]
+        wait_for(lambda: status_of(failed) == "failed")
+        metrics = requests.get(f"{base}/metrics", timeout=5).text
+        assert 'leadrelay_welcome_statuses_total{status="failed"} 1.0' in metrics
+        forged = requests.post(
+            f"{base}/v1/callbell/events",
+            json={"event": "message_status_updated", "payload": {"uuid": "x", "status": "read"}},
+            headers={"X-Callbell-Signature": "t=1,v1=00"},
+            timeout=5,
+        )
+        assert forged.status_code == 401 and forged.headers["Content-Type"] == "application/problem+json"
+    finally:
+        procs.stop(api)
+
+
+def test_callbell_webhooks_are_off_without_a_signing_secret(client):
+    answer = client.post("/v1/callbell/events", json={"event": "message_status_updated"})
+    assert answer.status_code == 404
+    assert "CALLBELL_WEBHOOK_SECRET" in answer.get_json()["detail"]

@@ -260,4 +260,4 @@ def api_docs() -> str:
     """The OpenAPI document, rendered on the server: every operation and every schema."""
     from service.openapi import document
 
-    return render_template("console/api.html", doc=document())
+    return render_template("console/api.html", doc=document(runtime().settings.callbell_webhook_path))

@@ -43,4 +43,4 @@ def metrics() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     """Serve the OpenAPI 3 document of every public and admin endpoint."""
-    return jsonify(document())
+    return jsonify(document(runtime().settings.callbell_webhook_path))
