@@ -10,6 +10,8 @@ DEDUP_PREFIX = f"{KEY_PREFIX}:dedup:"  # string: dedup key -> id of the lead it 
 # sorted set: lead id -> when its job should have run; what the sweep checks for lost jobs
 PENDING_INDEX = f"{KEY_PREFIX}:pending"
 LEASE_PREFIX = f"{KEY_PREFIX}:lease:"  # string: lead id -> token of the delivery holding it
+# sorted set: lead id -> when its welcome message should go out; what the sweep checks for lost jobs
+WELCOME_PENDING = f"{KEY_PREFIX}:welcome:pending"
 METRIC_COUNTERS = f"{KEY_PREFIX}:metrics:counters"
 METRIC_HISTOGRAMS = f"{KEY_PREFIX}:metrics:histograms"
 
@@ -38,3 +40,8 @@ def lead_key(lead_id: str) -> str:
 def lease_key(lead_id: str) -> str:
     """Return the Redis key of a lead's delivery lease."""
     return f"{LEASE_PREFIX}{lead_id}"
+
+
+def welcome_lease_key(lead_id: str) -> str:
+    """Return the Redis key of the lease a welcome job holds while it sends."""
+    return f"{LEASE_PREFIX}welcome:{lead_id}"

@@ -209,3 +209,24 @@ def test_callbell_webhooks_are_off_without_a_signing_secret(client):
     answer = client.post("/v1/callbell/events", json={"event": "message_status_updated"})
     assert answer.status_code == 404
     assert "CALLBELL_WEBHOOK_SECRET" in answer.get_json()["detail"]
+
+
+def test_a_welcome_whose_job_was_lost_is_sent_by_the_sweep(
+    make_app, admin_headers, sandbox, start_worker, tmp_path, redis
+):
+    from service.keys import WELCOME_PENDING, lead_key
+
+    client = setup(make_app, sandbox, start_worker, tmp_path)
+    requests.post(  # a returning contact: its lead's welcome is skipped, and no welcome job is left
+        f"{sandbox}/v1/contacts",
+        json={"identifier": "14155550700", "source": "whatsapp", "name": "Lo"},
+        timeout=5,
+    )
+    lead_id = post(client, "Lost Job", "+1 415 555 0700")
+    assert welcomed(client, admin_headers, lead_id)["welcome"] == "skipped"
+    # What a lost job leaves: a welcome due long ago, nothing queued to send it.
+    redis.hset(lead_key(lead_id), mapping={"welcome": "due", "contact_created": "1"})
+    redis.zadd(WELCOME_PENDING, {lead_id: 1})
+    assert welcomed(client, admin_headers, lead_id)["welcome"] == "accepted"
+    assert [m["to"] for m in messages(sandbox)] == ["14155550700"]
+    assert redis.zscore(WELCOME_PENDING, lead_id) is None

@@ -20,7 +20,7 @@ from rq.worker_pool import WorkerPool
 
 from service import dead_groups, lead_index
 from service.lease import LEASE_GRACE_SECONDS
-from workers.sweep import revive_lost
+from workers.sweep import revive_lost, revive_welcomes
 
 # A delivery waits on the network, not the CPU: forking a process per job (RQ's default Worker)
 # would cost more than the delivery itself, so each process runs jobs in-process, one at a time,
@@ -87,6 +87,7 @@ class LeadWorker(SimpleWorker):
             super().run_maintenance_tasks()
             ctx = context()
             revived = revive_lost(ctx.store, grace=LOST_JOB_GRACE)
+            welcomes = revive_welcomes(ctx.store, grace=ctx.store.job_timeout + LOST_JOB_GRACE)
             # The console's indexes keep what the records keep: the longest retention, dead letters'.
             lead_index.trim(ctx.store.redis, ctx.runtime.sources, time.time() - ctx.store.dead_retention)
             dead_groups.trim(ctx.store.redis, time.time() - ctx.store.dead_retention)
@@ -97,6 +98,8 @@ class LeadWorker(SimpleWorker):
             return
         if revived:
             log.warning("gave %d lead(s) a new delivery job: their job was lost", revived)
+        if welcomes:
+            log.warning("gave %d lead(s) a new welcome job: their job was lost", welcomes)
 
     def execute_job(self, job: Any, queue: Any) -> None:
         """Run a job; when Redis drops mid-job, keep the worker (and its scheduler) alive.

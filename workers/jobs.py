@@ -17,7 +17,7 @@ from rq import Retry, get_current_job
 from rq.job import Job
 
 from service import lead_index, metrics
-from service.keys import Status, lead_key
+from service.keys import WELCOME_PENDING, Status, lead_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
@@ -188,6 +188,7 @@ def _count(
 ) -> None:
     """Queue this attempt's metrics (and a due welcome's job) on the pipeline that records it."""
     if welcome:
+        pipe.zadd(WELCOME_PENDING, {record["id"]: time.time()})
         enqueue_welcome(
             context().runtime.queue, record["id"], pipeline=pipe, job_timeout=_job_timeout(context())
         )

@@ -19,8 +19,15 @@ from redis.client import Pipeline
 from redis.exceptions import WatchError
 from rq.job import Job, JobStatus
 
-from service.keys import PENDING_INDEX, PENDING_STATUSES, lead_key, lease_key
-from service.queueing import enqueue_delivery
+from service.keys import (
+    PENDING_INDEX,
+    PENDING_STATUSES,
+    WELCOME_PENDING,
+    lead_key,
+    lease_key,
+    welcome_lease_key,
+)
+from service.queueing import enqueue_delivery, enqueue_welcome
 from service.store import LeadStore
 
 
@@ -75,3 +82,25 @@ def _waiting(pipe: Pipeline, store: LeadStore, job_id: str, grace: float) -> boo
         due = pipe.zscore(store.queue.scheduled_job_registry.key, job_id)
         return due is not None and due > time.time() - grace
     return status == JobStatus.DEFERRED
+
+
+def revive_welcomes(store: LeadStore, grace: float, limit: int = 50) -> int:
+    """Give a new welcome job to leads whose welcome is overdue by `grace` and not being sent.
+
+    An extra welcome job is harmless: it takes the welcome's lease, and sends only a welcome that
+    is still `due` (one found `sending` is recorded as unknown, never sent again).
+    """
+    due = store.redis.zrangebyscore(WELCOME_PENDING, "-inf", time.time() - grace, start=0, num=limit)
+    revived = 0
+    for lead_id in (i.decode() for i in due):
+        state = store.redis.hget(lead_key(lead_id), "welcome")
+        with store.redis.pipeline(transaction=True) as pipe:
+            pipe.multi()
+            if state not in (b"due", b"sending"):
+                pipe.zrem(WELCOME_PENDING, lead_id)
+            elif not store.redis.exists(welcome_lease_key(lead_id)):
+                enqueue_welcome(store.queue, lead_id, pipeline=pipe, job_timeout=store.job_timeout)
+                pipe.zadd(WELCOME_PENDING, {lead_id: time.time()})  # look again after another grace
+                revived += 1
+            pipe.execute()
+    return revived

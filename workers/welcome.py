@@ -25,9 +25,9 @@ from typing import Any
 from redis.exceptions import WatchError
 from rq import Retry
 
-from service import bodies, metrics
+from service import bodies, lead_index, metrics
 from service.followups import consented, render_values
-from service.keys import KEY_PREFIX, lead_key
+from service.keys import KEY_PREFIX, WELCOME_PENDING, lead_key, welcome_lease_key
 from service.presets import read
 from service.records import MAX_EXCHANGES
 from service.sources import Source
@@ -38,16 +38,11 @@ log = logging.getLogger("leadrelay.welcome")
 RETRY_DELAYS = (2, 10, 30, 120, 600)  # the welcome is about speed: past ~15 minutes it is stale
 
 
-def lease(lead_id: str) -> str:
-    """The lease a welcome job holds while it sends (one sender per lead at a time)."""
-    return f"{KEY_PREFIX}:lease:welcome:{lead_id}"
-
-
 def send_welcome(lead_id: str) -> Retry | str:
     """Send a delivered lead's welcome template unless it is not due; record what happened."""
     ctx = context()
     redis, token = ctx.store.redis, uuid.uuid4().hex
-    if not redis.set(lease(lead_id), token, nx=True, ex=ctx.settings.job_timeout + 5):
+    if not redis.set(welcome_lease_key(lead_id), token, nx=True, ex=ctx.settings.job_timeout + 5):
         return Retry(max=100, interval=[5])  # another job is sending it right now
     try:
         record = ctx.store.get(lead_id)
@@ -60,8 +55,8 @@ def send_welcome(lead_id: str) -> Retry | str:
     except WatchError:
         return "lease lost"
     finally:
-        if redis.get(lease(lead_id)) == token.encode():
-            redis.delete(lease(lead_id))
+        if redis.get(welcome_lease_key(lead_id)) == token.encode():
+            redis.delete(welcome_lease_key(lead_id))
 
 
 def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
@@ -106,8 +101,12 @@ def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
         attempts = int(record.get("welcome_attempts") or 0) + 1
         if err.status == 429 or err.sent is False:
             if attempts <= len(RETRY_DELAYS):
-                _finish(ctx, record, token, "due", f"not sent: {err}", exchanges, welcome_attempts=attempts)
-                return Retry(max=100, interval=[RETRY_DELAYS[attempts - 1]])
+                delay = RETRY_DELAYS[attempts - 1]
+                reason = f"not sent: {err}"
+                _finish(
+                    ctx, record, token, "due", reason, exchanges, retry_in=delay, welcome_attempts=attempts
+                )
+                return Retry(max=100, interval=[delay])
             redis.delete(claim)
             return _finish(ctx, record, token, "failed", f"not sent after {attempts} tries: {err}", exchanges)
         if err.status is not None and 400 <= err.status < 500:
@@ -145,8 +144,8 @@ def _answers(source: Source, record: dict[str, Any]) -> dict[str, Any]:
 def _write(ctx: Any, lead_id: str, token: str, fields: dict[str, Any], extra: Any = None) -> None:
     """Write `fields` on the lead only while `token` holds the welcome lease (WatchError otherwise)."""
     with ctx.store.redis.pipeline(transaction=True) as pipe:
-        pipe.watch(lease(lead_id))
-        if pipe.get(lease(lead_id)) != token.encode():
+        pipe.watch(welcome_lease_key(lead_id))
+        if pipe.get(welcome_lease_key(lead_id)) != token.encode():
             raise WatchError("the welcome lease is held by another job")
         pipe.multi()
         pipe.hset(lead_key(lead_id), mapping=fields)
@@ -162,6 +161,7 @@ def _finish(
     state: str,
     reason: str,
     exchanges: list[dict[str, Any]] | None = None,
+    retry_in: float = 0,
     **fields: Any,
 ) -> str:
     """Record the welcome's outcome (and its exchanges, on the lead's timeline) and count it."""
@@ -172,6 +172,12 @@ def _finish(
 
     def count(pipe: Any) -> None:
         metrics.count(pipe, metrics.WELCOMES, outcome="retry" if state == "due" else state)
+        if state == "due":  # the sweep looks again after the retry's time (plus its grace)
+            pipe.zadd(WELCOME_PENDING, {record["id"]: time.time() + retry_in})
+        else:
+            pipe.zrem(WELCOME_PENDING, record["id"])
+        if state in ("unknown", "failed"):  # the console's overview warns about these
+            lead_index.count(pipe, "welcome", state)
         if state == "accepted":
             metrics.observe(pipe, metrics.SPEED_TO_LEAD_SECONDS, time.time() - record["received_at"])
 
