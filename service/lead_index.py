@@ -102,17 +102,22 @@ def set_status(pipe: Pipeline, lead_id: str, status: str, at: float | None = Non
     pipe.zadd(status_index(status), {lead_id: at or time.time()})
 
 
-def count(pipe: Pipeline, source: str, outcome: str, at: float | None = None) -> None:
+def count(pipe: Pipeline, source: str, outcome: str, at: float | None = None, amount: int = 1) -> None:
     """Count an outcome in its hour."""
     key = stats_key(at or time.time())
-    pipe.hincrby(key, stats_field(source, outcome), 1)
+    pipe.hincrby(key, stats_field(source, outcome), amount)
     pipe.expire(key, STATS_TTL)
 
 
-def observe_latency(pipe: Pipeline, seconds: float, at: float | None = None) -> None:
-    """Count one receipt-to-delivery latency in its hour."""
+def speed_key(at: float) -> str:
+    """The hash of one hour's receipt-to-welcome times (`bucket` -> n)."""
+    return f"{KEY_PREFIX}:speed:{int(at // HOUR) * HOUR}"
+
+
+def observe_latency(pipe: Pipeline, seconds: float, at: float | None = None, welcome: bool = False) -> None:
+    """Count one receipt-to-delivery (or, with `welcome`, receipt-to-welcome) time in its hour."""
     bucket = next((b for b in LATENCY_BUCKETS if seconds <= b), "inf")
-    key = latency_key(at or time.time())
+    key = (speed_key if welcome else latency_key)(at or time.time())
     pipe.hincrby(key, str(bucket), 1)
     pipe.expire(key, STATS_TTL)
 

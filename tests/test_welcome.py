@@ -101,6 +101,11 @@ def test_a_new_contact_gets_the_welcome_once_with_its_values(
     metrics = client.get("/metrics").text
     assert 'leadrelay_welcomes_total{outcome="accepted"} 2.0' in metrics
     assert "leadrelay_speed_to_lead_seconds_count 2.0" in metrics
+    overview = console_page(client, "/console/")
+    speed = re.search(r'id="speed-to-lead">([^<]+)<', overview).group(1)
+    assert speed.startswith("p50 ≤ ") and "p95 ≤ " in speed  # two welcomes measured
+    # Two leads, one returning, one without consent, one more: look-ups, creates, updates, 2 messages.
+    assert int(re.search(r'id="callbell-requests">(\d+)<', overview).group(1)) >= 10
 
 
 def test_thirty_leads_take_turns_over_three_agents_across_processes(
@@ -146,6 +151,7 @@ def test_a_welcome_that_may_have_been_sent_is_not_sent_again(
     assert 'leadrelay_welcomes_total{outcome="unknown"} 1.0' in client.get("/metrics").text
     page = console_page(client, f"/console/leads/{record['id']}")
     assert "welcome message: unknown" in page and "check the conversation in Callbell" in page
+    assert "1 welcome message(s) in 24 h may or may not have been sent" in console_page(client, "/console/")
 
 
 def test_a_refused_welcome_is_failed_and_visible(make_app, admin_headers, sandbox, start_worker, tmp_path):

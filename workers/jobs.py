@@ -196,6 +196,7 @@ def _count(
     waits = sum(1 for e in fresh if e.get("rate_limit_wait_ms"))
     if waits:
         metrics.count(pipe, metrics.RATE_LIMIT_WAITS, waits)
+    lead_index.count(pipe, "callbell", "requests", amount=len(fresh))  # the budget in use, per hour
     if status in (401, 403, 429):  # the console warns about the key and about throttling
         lead_index.count(pipe, "callbell", f"status_{status}")
     if outcome == Status.DELIVERED:

@@ -180,6 +180,9 @@ def _finish(
             lead_index.count(pipe, "welcome", state)
         if state == "accepted":
             metrics.observe(pipe, metrics.SPEED_TO_LEAD_SECONDS, time.time() - record["received_at"])
+            lead_index.observe_latency(pipe, time.time() - record["received_at"], welcome=True)
+        if exchanges:
+            lead_index.count(pipe, "callbell", "requests", amount=len(exchanges))
 
     _write(ctx, record["id"], token, fields, count)
     level = logging.WARNING if state in ("unknown", "failed") else logging.INFO

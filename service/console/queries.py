@@ -33,6 +33,9 @@ class Overview:
     days: list[tuple[float, int]]  # (day start, leads received) for the last 7 days
     outcomes: dict[str, dict[str, dict[str, int]]]  # "24h"/"7d" -> source -> outcome -> n
     latency: dict[str, tuple[str, str]]  # "24h"/"7d" -> (p50, p95) as text
+    speed: dict[str, tuple[str, str]]  # receipt to welcome accepted: "24h"/"7d" -> (p50, p95)
+    callbell_requests: int = 0  # sent this hour (UTC), by every worker
+    budget_share: float = 0.0  # those requests / what the budget allows in that time
     queue_depth: int = 0
     oldest_queued_seconds: float = 0.0
     retries_scheduled: int = 0
@@ -50,14 +53,17 @@ def overview(rt: Runtime, now: float | None = None) -> Overview:
             pipe.hgetall(index.stats_key(at))
         for at in starts:
             pipe.hgetall(index.latency_key(at))
+        for at in starts:
+            pipe.hgetall(index.speed_key(at))
         pipe.llen(rt.queue.key)
         pipe.lindex(rt.queue.key, -1)  # RQ pushes on the right and pops on the left: the oldest is first
         pipe.lindex(rt.queue.key, 0)
         pipe.zcard(rt.queue.scheduled_job_registry.key)
         pipe.zcard(DEAD_INDEX)
         replies = pipe.execute()
-    stats, latencies = replies[: len(starts)], replies[len(starts) : 2 * len(starts)]
-    depth, _, oldest, scheduled, dead = replies[2 * len(starts) :]
+    n = len(starts)
+    stats, latencies, speeds = replies[:n], replies[n : 2 * n], replies[2 * n : 3 * n]
+    depth, _, oldest, scheduled, dead = replies[3 * n :]
     counts = [_decode(h) for h in stats]
     view = Overview(
         hours=[(_hour(starts[h]), _received(counts[h])) for h in reversed(range(24))],
@@ -67,6 +73,10 @@ def overview(rt: Runtime, now: float | None = None) -> Overview:
         ],
         outcomes={"24h": _by_source(counts[:24]), "7d": _by_source(counts)},
         latency={"24h": _percentiles(latencies[:24]), "7d": _percentiles(latencies)},
+        speed={"24h": _percentiles(speeds[:24]), "7d": _percentiles(speeds)},
+        callbell_requests=counts[0].get("callbell|requests", 0),
+        budget_share=counts[0].get("callbell|requests", 0)
+        / (rt.settings.callbell_max_rps * max(now - _hour(now), 60)),
         queue_depth=depth,
         oldest_queued_seconds=queued_age(rt.redis, oldest, now),
         retries_scheduled=scheduled,
@@ -87,7 +97,9 @@ def _hour(at: float) -> float:
 
 def _received(counts: dict[str, int]) -> int:
     return sum(
-        n for k, n in counts.items() if k.rpartition("|")[2] in RECEIVED and not k.startswith("callbell|")
+        n
+        for k, n in counts.items()
+        if k.rpartition("|")[2] in RECEIVED and not k.startswith(("callbell|", "welcome|"))
     )
 
 
@@ -97,7 +109,7 @@ def _by_source(hours: list[dict[str, int]]) -> dict[str, dict[str, int]]:
     for counts in hours:
         for key, n in counts.items():
             source, _, outcome = key.rpartition("|")
-            if source != "callbell" and outcome in OUTCOMES:
+            if source not in ("callbell", "welcome") and outcome in OUTCOMES:
                 found.setdefault(source, dict.fromkeys(OUTCOMES, 0))[outcome] += n
     return dict(sorted(found.items()))
 
@@ -162,6 +174,15 @@ def _warnings(rt: Runtime, view: Overview, counts: list[dict[str, int]], now: fl
             found.append(
                 f"Source {source} is silent: no lead for {_duration(silent)} (usual gap {_duration(usual)})."
             )
+    unsure = sum(c.get("welcome|unknown", 0) for c in day)
+    if unsure:
+        found.append(
+            f"{unsure} welcome message(s) in 24 h may or may not have been sent (Callbell gave no answer):"
+            " check those conversations in Callbell; leadrelay does not send them again."
+        )
+    failed = sum(c.get("welcome|failed", 0) + c.get("welcome|failed_after_send", 0) for c in day)
+    if failed:
+        found.append(f"{failed} welcome message(s) failed in 24 h: see the leads' timelines for why.")
     if view.oldest_queued_seconds > 600:
         found.append(
             f"The oldest queued lead has waited {_duration(view.oldest_queued_seconds)}: add workers."
