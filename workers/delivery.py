@@ -30,6 +30,8 @@ def deliver_contact(
     guard: Callable[[], None] = lambda: None,
     pick_agent: Callable[[], str | None] | None = None,
     reassign: bool = False,
+    created_before: bool = False,
+    before_create: Callable[[], None] = lambda: None,
 ) -> Delivered:
     """Create or update the contact in Callbell and say what happened.
 
@@ -38,17 +40,22 @@ def deliver_contact(
     refused because the contact exists (a concurrent delivery) falls back to the same look-up and
     PATCH. `guard` runs before every request and raises to stop the delivery (the job no longer
     holds the lead's lease). `pick_agent` chooses an agent, called only when one is needed: a new
-    contact, one with no agent, or any contact when the source says `reassign`.
+    contact, one with no agent, or any contact when the source says `reassign`. A contact counts
+    as new when this delivery created it, or when an earlier attempt for this lead sent the create
+    (`created_before`: its answer was lost); `before_create` runs before every create is sent, so
+    the next attempt can know that.
     """
     client = _Guarded(client, guard)
     if mode == "create":
         contact = _with_agent(contact, pick_agent)
+        before_create()
         return Delivered(_uuid(client.call("create", "POST", "/contacts", log, body=contact)), True,
                          contact.get("assigned_user"))  # fmt: skip
     channel = contact.get("channel_uuid", "")
     existing = _look_up(client, contact["identifier"], log, channel)
     if existing is None:
         with_agent = _with_agent(contact, pick_agent)
+        before_create()
         try:
             created = _uuid(client.call("create", "POST", "/contacts", log, body=with_agent))
             return Delivered(created, True, with_agent.get("assigned_user"))
@@ -63,7 +70,8 @@ def deliver_contact(
     else:
         contact = {k: v for k, v in contact.items() if k != "assigned_user"}  # it keeps its agent
     _update(client, existing, contact, log)
-    return Delivered(existing["uuid"], False, contact.get("assigned_user") or existing.get("assignedUser"))
+    agent = contact.get("assigned_user") or existing.get("assignedUser")
+    return Delivered(existing["uuid"], created_before, agent)
 
 
 def _with_agent(contact: dict[str, Any], pick_agent: Callable[[], str | None] | None) -> dict[str, Any]:

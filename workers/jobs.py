@@ -134,6 +134,8 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
                 guard=lambda: ctx.store.leases.check(lead_id, token),
                 pick_agent=lambda: pick_agent(ctx.store.redis, ctx.client, source, fresh) if source else None,
                 reassign=bool(source and source.assign and source.assign.reassign),
+                created_before=bool(record.get("create_sent")),
+                before_create=lambda: ctx.store.redis.hset(lead_key(lead_id), "create_sent", "1"),
             )
             outcome = Status.DELIVERED
             fields.update(delivered_at=time.time(), reason="", contact_uuid=done.uuid)
