@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from redis import Redis
 from redis.client import Pipeline
 from rq import Callback, Queue, Retry
@@ -54,4 +56,17 @@ def enqueue_welcome(
         retry=CRASH_RETRIES,
         pipeline=pipeline,
         at_front=True,  # speed to lead: a welcome waits behind no backlog of deliveries
+    )
+
+
+def schedule_welcome(queue: Queue, lead_id: str, delay: float, job_timeout: int = DEFAULT_JOB_TIMEOUT) -> Job:
+    """Run a welcome job for the lead in `delay` seconds (a retry when Callbell said nothing was sent)."""
+    return queue.enqueue_in(
+        timedelta(seconds=delay),
+        WELCOME,
+        lead_id,
+        job_timeout=job_timeout,
+        result_ttl=RESULT_TTL,
+        retry=CRASH_RETRIES,
+        at_front=True,
     )

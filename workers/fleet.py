@@ -81,7 +81,7 @@ class LeadWorker(SimpleWorker):
         A Redis error skips this pass instead of ending the worker (and with it the scheduler,
         whose lock would then keep every other worker from scheduling retries for a minute).
         """
-        from workers.jobs import context
+        from workers.context import context
 
         try:
             super().run_maintenance_tasks()
@@ -158,7 +158,7 @@ class LeadWorker(SimpleWorker):
 
 def _reread_sources() -> None:
     """Make this process re-read the sources file (a no-op before its first job built the context)."""
-    from workers.jobs import context
+    from workers.context import context
 
     if context.cache_info().currsize:
         context().runtime.sources_file.force()

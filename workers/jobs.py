@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
-import requests
 from marshmallow import ValidationError
 from rq import Retry, get_current_job
 from rq.job import Job
@@ -21,55 +18,18 @@ from service.keys import WELCOME_PENDING, Status, lead_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
-from service.queueing import enqueue_welcome
 from service.records import decode_record
-from service.runtime import Runtime
-from service.settings import Settings
-from service.sources import WORKER
-from service.store import LeadStore
-from workers.callbell import CallbellClient, UpstreamError
+from workers.callbell import UpstreamError, with_answer
+from workers.context import WorkerContext, context
 from workers.delivery import deliver_contact
 from workers.meta import fetch_lead
-from workers.policy import RetryPolicy
-from workers.ratelimit import CallbellRateLimit
 from workers.routing import pick_agent
+from workers.welcome import welcome_now
 
 log = logging.getLogger("leadrelay.delivery")
 # Returned to RQ with our own delay: the policy counts attempts itself, so RQ's cap only has to be
 # larger than any schedule.
 RQ_RETRY_CAP = 10_000
-
-
-@dataclass
-class WorkerContext:
-    """What a worker process builds once and reuses for every job: store, client, policy, sources."""
-
-    settings: Settings
-    store: LeadStore
-    client: CallbellClient
-    policy: RetryPolicy
-    runtime: Runtime
-    session: requests.Session  # for the Graph API (Callbell has its own in the client)
-
-
-@functools.cache
-def context() -> WorkerContext:
-    """Build the worker context from the environment, once per process (the app's Runtime, plus a client)."""
-    from importlib.metadata import version
-
-    rt = Runtime.start(Settings.load(), role=WORKER)
-    rt.sources_file.watch()
-    settings = rt.settings
-    client = CallbellClient(
-        settings.callbell_api_url,
-        settings.callbell_api_token,
-        CallbellRateLimit(settings.redis_url, settings.callbell_max_rps),
-        user_agent=f"leadrelay/{version('leadrelay')}",
-        read_timeout=settings.callbell_read_timeout,
-    )
-    return WorkerContext(
-        settings, rt.store, client, RetryPolicy(settings.retry_schedule), rt, requests.Session()
-    )
 
 
 def deliver(lead_id: str) -> Retry | str:
@@ -95,16 +55,6 @@ def deliver(lead_id: str) -> Retry | str:
         return "lease lost"
     # A job that breaks keeps the lease until it expires: a request it sent may still be processed
     # by Callbell, and the next delivery's look-up must see what that request did.
-
-
-def with_answer(reason: str, exchanges: list[dict[str, Any]]) -> str:
-    """The reason with what Callbell said (`unknown tags: Enterprise`), so dead letters group by cause."""
-    body = (exchanges[-1].get("body") or "") if exchanges else ""
-    try:
-        said = json.loads(body)["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        said = body.strip()[:120]
-    return f"{reason}: {said}" if said else reason
 
 
 def _job_timeout(ctx: WorkerContext) -> int:
@@ -177,6 +127,8 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
     )
     if outcome == Status.RETRYING:
         return Retry(max=RQ_RETRY_CAP, interval=[retry_delay])
+    if fields.get("welcome") == "due":
+        welcome_now(ctx, lead_id)  # speed to lead: no second job, no queue to wait in
     return outcome
 
 
@@ -189,11 +141,8 @@ def _count(
     welcome: bool,
 ) -> None:
     """Queue this attempt's metrics (and a due welcome's job) on the pipeline that records it."""
-    if welcome:
+    if welcome:  # sent by this job right after this write; the sweep sends it if the job dies first
         pipe.zadd(WELCOME_PENDING, {record["id"]: time.time()})
-        enqueue_welcome(
-            context().runtime.queue, record["id"], pipeline=pipe, job_timeout=_job_timeout(context())
-        )
     metrics.count(pipe, metrics.DELIVERY_ATTEMPTS, outcome=outcome, status=str(status or "none"))
     waits = sum(1 for e in fresh if e.get("rate_limit_wait_ms"))
     if waits:

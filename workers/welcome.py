@@ -29,10 +29,11 @@ from service import bodies, lead_index, metrics
 from service.followups import consented, render_values
 from service.keys import KEY_PREFIX, WELCOME_PENDING, lead_key, welcome_lease_key
 from service.presets import read
+from service.queueing import schedule_welcome
 from service.records import MAX_EXCHANGES
 from service.sources import Source
-from workers.callbell import UpstreamError
-from workers.jobs import context, with_answer
+from workers.callbell import UpstreamError, with_answer
+from workers.context import context
 
 log = logging.getLogger("leadrelay.welcome")
 RETRY_DELAYS = (2, 10, 30, 120, 600)  # the welcome is about speed: past ~15 minutes it is stale
@@ -50,13 +51,34 @@ def send_welcome(lead_id: str) -> Retry | str:
         if state == "sending":  # its sender died between the intent and the outcome
             return _finish(ctx, record, token, "unknown", "the worker stopped while sending; not sent again")
         if state != "due":
+            _release(redis, lead_id, token)
             return "nothing to do"
-        return _send(ctx, record, token)
+        return _send(ctx, record, token)  # every outcome's write gives the lease back
     except WatchError:
         return "lease lost"
-    finally:
-        if redis.get(welcome_lease_key(lead_id)) == token.encode():
-            redis.delete(welcome_lease_key(lead_id))
+    except BaseException:
+        _release(redis, lead_id, token)
+        raise
+
+
+def _release(redis: Any, lead_id: str, token: str) -> None:
+    """Give the welcome lease back if `token` still holds it."""
+    redis.register_script(RELEASE)(keys=[welcome_lease_key(lead_id)], args=[token])
+
+
+def welcome_now(ctx: Any, lead_id: str) -> None:
+    """Send a just-delivered lead's welcome in the delivering job; a retry becomes a scheduled job.
+
+    Whatever goes wrong here, the delivery is already recorded: the welcome stays due (or sending)
+    and the sweep, or the scheduled retry, finishes it.
+    """
+    try:
+        result = send_welcome(lead_id)
+    except Exception:  # the contact is delivered; the welcome's own recovery takes over
+        log.exception("welcome not sent by the delivery job", extra={"lead_id": lead_id})
+        return
+    if isinstance(result, Retry):
+        schedule_welcome(ctx.runtime.queue, lead_id, result.intervals[0], ctx.settings.job_timeout)
 
 
 def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
@@ -80,7 +102,7 @@ def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
         holder = (redis.get(claim) or b"").decode()
         if holder != record["id"]:
             return _finish(ctx, record, token, "skipped", f"welcomed within the cool-down (lead {holder})")
-    _write(ctx, record["id"], token, {"welcome": "sending", "welcome_sent_at": time.time()})
+    _intend(ctx, record["id"], token, {"welcome": "sending", "welcome_sent_at": time.time()})
     body = {
         "from": source.callbell_source,
         "to": phone,
@@ -141,8 +163,25 @@ def _answers(source: Source, record: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
+RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+# Write the intent only while the token holds the welcome lease: one round trip before the request.
+FENCED_HSET = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[2], unpack(ARGV, 2))
+return 1
+"""
+
+
+def _intend(ctx: Any, lead_id: str, token: str, fields: dict[str, Any]) -> None:
+    """Write `fields` (the intent) while `token` holds the welcome lease; WatchError otherwise."""
+    script = ctx.store.redis.register_script(FENCED_HSET)
+    flat = [str(part) for pair in fields.items() for part in pair]
+    if not script(keys=[welcome_lease_key(lead_id), lead_key(lead_id)], args=[token, *flat]):
+        raise WatchError("the welcome lease is held by another job")
+
+
 def _write(ctx: Any, lead_id: str, token: str, fields: dict[str, Any], extra: Any = None) -> None:
-    """Write `fields` on the lead only while `token` holds the welcome lease (WatchError otherwise)."""
+    """Write the outcome and give the lease back, only while `token` holds it (WatchError otherwise)."""
     with ctx.store.redis.pipeline(transaction=True) as pipe:
         pipe.watch(welcome_lease_key(lead_id))
         if pipe.get(welcome_lease_key(lead_id)) != token.encode():
@@ -151,6 +190,7 @@ def _write(ctx: Any, lead_id: str, token: str, fields: dict[str, Any], extra: An
         pipe.hset(lead_key(lead_id), mapping=fields)
         if extra:
             extra(pipe)
+        pipe.delete(welcome_lease_key(lead_id))
         pipe.execute()
 
 
@@ -166,9 +206,8 @@ def _finish(
 ) -> str:
     """Record the welcome's outcome (and its exchanges, on the lead's timeline) and count it."""
     fields = {"welcome": state, "welcome_reason": reason, "welcome_at": time.time(), **fields}
-    if exchanges:
-        fresh = ctx.store.get(record["id"]) or record
-        fields["attempts"] = json.dumps((fresh.get("attempts") or [])[-MAX_EXCHANGES:] + exchanges)
+    if exchanges:  # the record was read under this lease: no other job has added to it since
+        fields["attempts"] = json.dumps((record.get("attempts") or [])[-MAX_EXCHANGES:] + exchanges)
 
     def count(pipe: Any) -> None:
         metrics.count(pipe, metrics.WELCOMES, outcome="retry" if state == "due" else state)
