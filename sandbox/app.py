@@ -120,6 +120,9 @@ def create_sandbox_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/v1/contacts/phone/<phone>")
     def find_by_phone(phone: str) -> Response:
+        channel = request.args.get("channel_uuid")
+        if channel and not any(c["uuid"] == channel for c in state.config["channels"]):
+            return error(422, f"unknown channel: {channel}")
         contact = state.find_phone(phone)
         return jsonify(contact=contact) if contact else error(404, "contact not found")
 

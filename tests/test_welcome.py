@@ -236,3 +236,20 @@ def test_a_welcome_whose_job_was_lost_is_sent_by_the_sweep(
     assert welcomed(client, admin_headers, lead_id)["welcome"] == "accepted"
     assert [m["to"] for m in messages(sandbox)] == ["14155550700"]
     assert redis.zscore(WELCOME_PENDING, lead_id) is None
+
+
+def test_a_returning_contact_keeps_its_agent_and_look_ups_name_the_channel(
+    make_app, admin_headers, sandbox, start_worker, tmp_path
+):
+    client = setup(make_app, sandbox, start_worker, tmp_path)
+    requests.post(
+        f"{sandbox}/v1/contacts",
+        json={"identifier": "14155550800", "source": "whatsapp", "name": "Kept", "assigned_user": USERS[2]},
+        timeout=5,
+    )
+    kept = final(client, admin_headers, post(client, "Kept Agent", "+1 415 555 0800"))
+    assert kept["assigned_user"] == USERS[2] == contacts(sandbox)[0]["assignedUser"]
+    # The look-up passes the channel: a channel the account does not have is refused by Callbell.
+    configure(sandbox, channels=[{"uuid": "chan-other", "type": "whatsapp", "active": True}])
+    refused = final(client, admin_headers, post(client, "Wrong Channel", "+1 415 555 0801"))
+    assert refused["status"] == "dead" and "unknown channel: chan-whatsapp" in refused["reason"]
