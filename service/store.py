@@ -10,7 +10,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import WatchError
+from redis.exceptions import NoScriptError, WatchError
 from rq import Queue
 
 from service import dead_groups, metrics
@@ -33,39 +33,44 @@ from service.settings import Settings
 
 DAY = 86_400
 
-# Writes a lead unless its dedup key already names a stored one; then it takes back the job queued
-# just before it in the same transaction and answers the stored lead's id and status.
-# KEYS: lead, dedup key ("" for none), metrics counters, queue, job ("" for none), pending index,
-# the console's indexes (all leads, the source's, the status's), the hour's stats, search sets...
+# Writes a lead and its delivery job unless its dedup key already names a stored lead; then it
+# writes nothing (no job to take back out: a duplicate costs the same however long the queue is)
+# and answers the stored lead's id and status.
+# KEYS: lead, dedup key ("" for none), metrics counters, pending index, the console's indexes (all
+# leads, the source's, the status's), the hour's stats, then the lead's search sets.
 # ARGV: lead id, retention, dedup window, counter field if stored, counter field if duplicate,
-# job id ("" for none), received at, stats field if stored, if duplicate, stats time to live,
-# then the record's field/value pairs.
+# job id ("" for none), received at, stats field if stored, if duplicate, stats time to live, the
+# number of record items, the record's field/value pairs, then the job's commands as RQ wrote them
+# (each one its length, then its words).
 STORE_ONCE = """
 if KEYS[2] ~= '' then
   local original = redis.call('GET', KEYS[2])
   if original then
     local status = redis.call('HGET', 'leadrelay:lead:' .. original, 'status')
     if status then
-      if ARGV[6] ~= '' then
-        redis.call('LREM', KEYS[4], 0, ARGV[6])
-        redis.call('DEL', KEYS[5])
-      end
       if ARGV[5] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[5], 1) end
-      redis.call('HINCRBY', KEYS[10], ARGV[9], 1)
-      redis.call('EXPIRE', KEYS[10], ARGV[10])
+      redis.call('HINCRBY', KEYS[8], ARGV[9], 1)
+      redis.call('EXPIRE', KEYS[8], ARGV[10])
       return {original, status}
     end
   end
   redis.call('SET', KEYS[2], ARGV[1], 'EX', ARGV[3])
 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 11))
+local record_end = 11 + tonumber(ARGV[11])
+local i = record_end + 1
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 12, record_end))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-if ARGV[6] ~= '' then redis.call('ZADD', KEYS[6], redis.call('TIME')[1], ARGV[1]) end
+if ARGV[6] ~= '' then redis.call('ZADD', KEYS[4], redis.call('TIME')[1], ARGV[1]) end
 if ARGV[4] ~= '' then redis.call('HINCRBY', KEYS[3], ARGV[4], 1) end
-for i = 7, 9 do redis.call('ZADD', KEYS[i], ARGV[7], ARGV[1]) end
-redis.call('HINCRBY', KEYS[10], ARGV[8], 1)
-redis.call('EXPIRE', KEYS[10], ARGV[10])
-for i = 11, #KEYS do redis.call('SADD', KEYS[i], ARGV[1]) end
+for k = 5, 7 do redis.call('ZADD', KEYS[k], ARGV[7], ARGV[1]) end
+redis.call('HINCRBY', KEYS[8], ARGV[8], 1)
+redis.call('EXPIRE', KEYS[8], ARGV[10])
+for k = 9, #KEYS do redis.call('SADD', KEYS[k], ARGV[1]) end
 return false
 """
 
@@ -94,49 +99,64 @@ class LeadStore:
     ) -> tuple[str, str | None]:
         """Store a lead and enqueue its delivery, both or neither; return (lead id, status if duplicate).
 
-        One MULTI/EXEC, one round trip: the RQ job's commands and a script that, unless the dedup
-        key names a stored lead, writes the record and the dedup key. A crash before EXEC stores
-        nothing (the sender got no 202 and retries); after it, record and job both exist. For a
-        duplicate the script writes nothing and takes the just-queued job back out.
-        `counters` are the metrics fields counted for a stored lead and for a duplicate; `finds`
-        the search keys (lead_index.Finder) the lead is filed under.
+        One script, one round trip: unless the dedup key names a stored lead, it writes the record,
+        the dedup key and the RQ job (atomically: a crash leaves both or neither, and a sender that
+        got no 202 retries); for a duplicate it writes nothing. `counters` are the metrics fields
+        for a stored lead and for a duplicate; `finds` the lead's search keys (lead_index.Finder).
         """
         lead_id = uuid.uuid4().hex
         fields = {**new_record(lead_id, lead), "status": lead.status}
         if finds:
             fields["finds"] = " ".join(finds)
-        job_key = ""
-        with self.redis.pipeline(transaction=True) as pipe:
-            pipe.multi()
-            if lead.enqueue:
-                job = enqueue_delivery(self.queue, lead_id, pipeline=pipe, job_timeout=self.job_timeout)
-                fields["job_id"], job_key = job.id, job.key
-            flat = [part for pair in fields.items() for part in pair]
-            script_at = len(pipe)
-            dedup = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else ""
-            at = fields["received_at"]
-            self._store_once(
-                keys=[
-                    *(lead_key(lead_id), dedup, METRIC_COUNTERS, self.queue.key, job_key, PENDING_INDEX),
-                    *(index.LEADS_INDEX, index.source_index(lead.source), index.status_index(lead.status)),
-                    index.stats_key(at),
-                    *(finds or ()),
-                ],
-                args=[
-                    *(lead_id, self.retention, self.dedup_window, *counters, fields.get("job_id", ""), at),
-                    index.stats_field(lead.source, lead.status),
-                    index.stats_field(lead.source, "duplicate"),
-                    index.STATS_TTL,
-                    *flat,
-                ],
-                client=pipe,
-            )
+        commands: list[Any] = []
+        if lead.enqueue:
+            job, commands = self._job_commands(lead_id)
+            fields["job_id"] = job.id
+        record = [part for pair in fields.items() for part in pair]
+        dedup = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else ""
+        at = fields["received_at"]
+        keys = [
+            *(lead_key(lead_id), dedup, METRIC_COUNTERS, PENDING_INDEX),
+            *(index.LEADS_INDEX, index.source_index(lead.source), index.status_index(lead.status)),
+            index.stats_key(at),
+            *(finds or ()),
+        ]
+        args = [
+            *(lead_id, self.retention, self.dedup_window, *counters, fields.get("job_id", ""), at),
+            index.stats_field(lead.source, lead.status),
+            index.stats_field(lead.source, "duplicate"),
+            index.STATS_TTL,
+            len(record),
+            *record,
+            *commands,
+        ]
+        with self.redis.pipeline(transaction=False) as pipe:
+            pipe.evalsha(self._store_once.sha, len(keys), *keys, *args)
             if events:
                 events(pipe)  # metrics ride along in the same round trip
-            original = pipe.execute()[script_at]
+            answers = pipe.execute(raise_on_error=False)
+        original = answers[0]
+        if isinstance(original, NoScriptError):  # Redis restarted and forgot the script: not run
+            original = self._store_once(keys=keys, args=args)
+        elif isinstance(original, Exception):
+            raise original
         if original:
             return original[0].decode(), original[1].decode()
         return lead_id, None
+
+    def _job_commands(self, lead_id: str) -> tuple[Any, list[Any]]:
+        """The delivery job and the commands RQ would send to queue it, flattened for the script.
+
+        RQ writes them into a pipeline that is never sent; the script runs them only for a lead
+        that is not a duplicate, so nothing has to be taken back out of the queue.
+        """
+        with self.redis.pipeline(transaction=False) as recorder:
+            job = enqueue_delivery(self.queue, lead_id, pipeline=recorder, job_timeout=self.job_timeout)
+            flat: list[Any] = []
+            for command, _options in recorder.command_stack:
+                flat += [len(command), *command]
+            recorder.reset()
+        return job, flat
 
     def reject(self, lead: NewLead, errors: dict[str, Any], finds: list[str] | None = None) -> str:
         """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""

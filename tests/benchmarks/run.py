@@ -14,7 +14,7 @@ from pathlib import Path
 
 import psutil
 
-from tests.benchmarks import console, delivery, intake, speed
+from tests.benchmarks import console, delivery, duplicates, intake, speed
 from tests.benchmarks.harness import Stack
 
 LEADS = int(os.environ.get("BENCH_LEADS", "10000"))
@@ -100,6 +100,7 @@ def main() -> None:
     try:
         results["intake"] = intake.run(stack, workdir)
         _print_intake(results["intake"])
+        results["duplicates"] = duplicates.run(stack)
         results["speed_to_lead"] = speed.run(stack, workdir)
         results["console"] = console.run(stack, workdir)
         print(f"console pages, slowest p95: {results['console']['slowest_p95_ms']} ms", flush=True)
