@@ -42,6 +42,14 @@ def status_index(status: str) -> str:
     return f"{KEY_PREFIX}:leads:status:{status}"
 
 
+def welcome_index(state: str) -> str:
+    """The sorted set of the leads whose welcome needs a person (`unknown` or `failed`), by when."""
+    return f"{KEY_PREFIX}:leads:welcome:{state}"
+
+
+WELCOME_ATTENTION = ("unknown", "failed")  # the welcome states a person should look at
+
+
 def stats_key(at: float) -> str:
     """The hash of one hour's counts (`source|outcome` -> n)."""
     return f"{KEY_PREFIX}:stats:{int(at // HOUR) * HOUR}"
@@ -128,6 +136,8 @@ def forget(pipe: Pipeline, lead_id: str, source: str, finds: list[str]) -> None:
     pipe.zrem(source_index(source), lead_id)
     for status in STATUSES:
         pipe.zrem(status_index(status), lead_id)
+    for state in WELCOME_ATTENTION:
+        pipe.zrem(welcome_index(state), lead_id)
     for key in finds:
         pipe.srem(key, lead_id)
 
@@ -135,6 +145,9 @@ def forget(pipe: Pipeline, lead_id: str, source: str, finds: list[str]) -> None:
 def trim(redis: Redis, sources: Any, older_than: float) -> None:
     """Drop index entries older than the retention (their records have expired)."""
     with redis.pipeline(transaction=False) as pipe:
-        for key in [LEADS_INDEX, *(source_index(s) for s in sources), *(status_index(s) for s in STATUSES)]:
+        for key in [
+            *(LEADS_INDEX, *(source_index(s) for s in sources), *(status_index(s) for s in STATUSES)),
+            *(welcome_index(s) for s in WELCOME_ATTENTION),
+        ]:
             pipe.zremrangebyscore(key, "-inf", older_than)
         pipe.execute()

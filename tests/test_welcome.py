@@ -152,6 +152,7 @@ def test_a_welcome_that_may_have_been_sent_is_not_sent_again(
     page = console_page(client, f"/console/leads/{record['id']}")
     assert "welcome message: unknown" in page and "check the conversation in Callbell" in page
     assert "1 welcome message(s) in 24 h may or may not have been sent" in console_page(client, "/console/")
+    assert record["id"] in console_page(client, "/console/leads?welcome=unknown")  # listed for a person
 
 
 def test_a_refused_welcome_is_failed_and_visible(make_app, admin_headers, sandbox, start_worker, tmp_path):

@@ -215,8 +215,9 @@ def _finish(
             pipe.zadd(WELCOME_PENDING, {record["id"]: time.time() + retry_in})
         else:
             pipe.zrem(WELCOME_PENDING, record["id"])
-        if state in ("unknown", "failed"):  # the console's overview warns about these
+        if state in lead_index.WELCOME_ATTENTION:  # the console warns about these and lists them
             lead_index.count(pipe, "welcome", state)
+            pipe.zadd(lead_index.welcome_index(state), {record["id"]: time.time()})
         if state == "accepted":
             metrics.observe(pipe, metrics.SPEED_TO_LEAD_SECONDS, time.time() - record["received_at"])
             lead_index.observe_latency(pipe, time.time() - record["received_at"], welcome=True)

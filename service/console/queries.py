@@ -178,11 +178,12 @@ def _warnings(rt: Runtime, view: Overview, counts: list[dict[str, int]], now: fl
     if unsure:
         found.append(
             f"{unsure} welcome message(s) in 24 h may or may not have been sent (Callbell gave no answer):"
-            " check those conversations in Callbell; leadrelay does not send them again."
+            " see Leads, welcome unknown, and check those conversations in Callbell"
+            " (leadrelay does not send them again)."
         )
     failed = sum(c.get("welcome|failed", 0) + c.get("welcome|failed_after_send", 0) for c in day)
     if failed:
-        found.append(f"{failed} welcome message(s) failed in 24 h: see the leads' timelines for why.")
+        found.append(f"{failed} welcome message(s) failed in 24 h: see Leads, welcome failed.")
     if view.oldest_queued_seconds > 600:
         found.append(
             f"The oldest queued lead has waited {_duration(view.oldest_queued_seconds)}: add workers."
@@ -199,12 +200,20 @@ class Page:
 
 
 def leads(
-    rt: Runtime, source: str = "", status: str = "", since: float | None = None, cursor: str = ""
+    rt: Runtime,
+    source: str = "",
+    status: str = "",
+    since: float | None = None,
+    cursor: str = "",
+    welcome: str = "",
 ) -> Page:
     """A page of leads from the most selective index, filtered by the others."""
-    key = (
-        index.status_index(status) if status else index.source_index(source) if source else index.LEADS_INDEX
-    )
+    if welcome:
+        key = index.welcome_index(welcome)
+    elif status:
+        key = index.status_index(status)
+    else:
+        key = index.source_index(source) if source else index.LEADS_INDEX
     top = f"({cursor}" if cursor else "+inf"
     found: list[dict[str, Any]] = []
     while len(found) < PAGE_SIZE:
@@ -215,7 +224,11 @@ def leads(
             return Page(found, None)
         records = _records(rt, [i.decode() for i, _ in batch])
         for (_, score), record in zip(batch, records, strict=True):
-            if record and (not source or record["source"] == source):
+            if (
+                record
+                and (not source or record["source"] == source)
+                and (not welcome or not status or record["status"] == status)
+            ):
                 found.append(record)
             top = f"({score!r}"
         if len(batch) < PAGE_SIZE * 2:

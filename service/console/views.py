@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError
 from service import dead_groups, deadletters, erasure
 from service.console import bulk, charts, csrf, queries, secure
 from service.keys import STATUSES
+from service.lead_index import WELCOME_ATTENTION
 from service.lead_view import iso
 from service.runtime import runtime
 from service.verify import matches_any
@@ -128,9 +129,16 @@ def leads() -> str:
         since = time.time() - SINCE[args["since"]] if args.get("since") in SINCE else None
         source = args.get("source", "") if args.get("source") in rt.sources else ""
         status = args.get("status", "") if args.get("status") in STATUSES else ""
-        page = queries.leads(rt, source, status, since, args.get("cursor", ""))
+        welcome = args.get("welcome", "") if args.get("welcome") in WELCOME_ATTENTION else ""
+        page = queries.leads(rt, source, status, since, args.get("cursor", ""), welcome)
     return render_template(
-        "console/leads.html", page=page, sources=sorted(rt.sources), statuses=STATUSES, args=args, query=query
+        "console/leads.html",
+        page=page,
+        sources=sorted(rt.sources),
+        statuses=STATUSES,
+        welcomes=WELCOME_ATTENTION,
+        args=args,
+        query=query,
     )
 
 

@@ -68,5 +68,6 @@ def _record(rt: Any, message: Any) -> bool:
         metrics.count(pipe, metrics.WELCOME_STATUSES, status=status)
         if status == "failed":  # accepted by Callbell, then not delivered: a person should look
             lead_index.count(pipe, "welcome", "failed_after_send")
+            pipe.zadd(lead_index.welcome_index("failed"), {lead_id: time.time()})
         pipe.execute()
     return True
