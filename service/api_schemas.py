@@ -5,8 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from service.contact_fields import SENT, document_field
-from service.followups import WELCOME_STATES
-from service.keys import DEAD_STATUSES, STATUSES
+from service.keys import DEAD_STATUSES, STATUSES, WELCOME_STATES
 
 
 class FieldErrorSchema(Schema):

@@ -15,7 +15,6 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 DURATION = re.compile(r"^\d+(\.\d+)?[smhd]$")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.\- ]+)(?:\|([^}]*))?\}")
-WELCOME_STATES = ("due", "sending", "accepted", "unknown", "failed", "skipped")
 
 
 class WelcomeSchema(Schema):

@@ -27,7 +27,21 @@ class Status(StrEnum):
     SKIPPED = "skipped"  # kept, not delivered (a sender's test lead)
 
 
+class Welcome(StrEnum):
+    """Where a lead's welcome message stands."""
+
+    DUE = "due"  # the contact is delivered; the message is to be sent
+    SENDING = "sending"  # the intent is written and no outcome yet: found so later, it is unknown
+    ACCEPTED = "accepted"  # Callbell answered 2xx with the message's uuid
+    UNKNOWN = "unknown"  # it may have been sent: never sent again by itself
+    FAILED = "failed"  # not sent (Callbell refused it, or it could not be)
+    SKIPPED = "skipped"  # not meant to be sent (no consent, a returning contact, the cool-down)
+
+
 STATUSES = tuple(Status)
+WELCOME_STATES = tuple(Welcome)
+WELCOME_OPEN = (Welcome.DUE, Welcome.SENDING)  # what the welcome sweep looks after
+WELCOME_ATTENTION = (Welcome.UNKNOWN, Welcome.FAILED)  # what the console lists for a person
 PENDING_STATUSES = (Status.QUEUED, Status.RETRYING)
 DEAD_STATUSES = (Status.DEAD, Status.REJECTED)
 

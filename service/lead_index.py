@@ -22,7 +22,7 @@ from typing import Any
 from redis import Redis
 from redis.client import Pipeline
 
-from service.keys import KEY_PREFIX, STATUSES
+from service.keys import KEY_PREFIX, STATUSES, WELCOME_ATTENTION
 
 LEADS_INDEX = f"{KEY_PREFIX}:leads"
 SEARCH_KEY_NAME = f"{KEY_PREFIX}:search-key"  # the hashing key, made once per Redis
@@ -45,9 +45,6 @@ def status_index(status: str) -> str:
 def welcome_index(state: str) -> str:
     """The sorted set of the leads whose welcome needs a person (`unknown` or `failed`), by when."""
     return f"{KEY_PREFIX}:leads:welcome:{state}"
-
-
-WELCOME_ATTENTION = ("unknown", "failed")  # the welcome states a person should look at
 
 
 def stats_key(at: float) -> str:

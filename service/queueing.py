@@ -45,28 +45,20 @@ def enqueue_delivery(
 
 
 def enqueue_welcome(
-    queue: Queue, lead_id: str, pipeline: Pipeline, job_timeout: int = DEFAULT_JOB_TIMEOUT
+    queue: Queue,
+    lead_id: str,
+    pipeline: Pipeline | None = None,
+    job_timeout: int = DEFAULT_JOB_TIMEOUT,
+    delay: float = 0,
 ) -> Job:
-    """Enqueue a delivered lead's welcome message (queued with the write that records the delivery)."""
-    return queue.enqueue_call(
-        WELCOME,
-        args=(lead_id,),
-        timeout=job_timeout,
-        result_ttl=RESULT_TTL,
-        retry=CRASH_RETRIES,
-        pipeline=pipeline,
-        at_front=True,  # speed to lead: a welcome waits behind no backlog of deliveries
-    )
-
-
-def schedule_welcome(queue: Queue, lead_id: str, delay: float, job_timeout: int = DEFAULT_JOB_TIMEOUT) -> Job:
-    """Run a welcome job for the lead in `delay` seconds (a retry when Callbell said nothing was sent)."""
-    return queue.enqueue_in(
-        timedelta(seconds=delay),
-        WELCOME,
-        lead_id,
-        job_timeout=job_timeout,
-        result_ttl=RESULT_TTL,
-        retry=CRASH_RETRIES,
-        at_front=True,
-    )
+    """Enqueue a lead's welcome job: now (one the sweep found lost) or in `delay` s (a retry)."""
+    options = {
+        "job_timeout": job_timeout,
+        "result_ttl": RESULT_TTL,
+        "retry": CRASH_RETRIES,
+        "pipeline": pipeline,
+        "at_front": True,  # speed to lead: a welcome waits behind no backlog of deliveries
+    }
+    if delay:
+        return queue.enqueue_in(timedelta(seconds=delay), WELCOME, lead_id, **options)
+    return queue.enqueue(WELCOME, lead_id, **options)

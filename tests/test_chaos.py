@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 
 import pytest
@@ -58,6 +59,35 @@ def assert_one_contact_per_lead(sandbox: str, count: int) -> None:
     phones = [c["phoneNumber"] for c in contacts(sandbox)]
     assert len(phones) == count
     assert len(set(phones)) == count  # no duplicate contact
+
+
+class LeadFlow:
+    """New leads posted one after another in a thread, as a sender does: a 503 is retried."""
+
+    def __init__(self, client, pause: float):
+        self.client, self.pause = client, pause
+        self.accepted: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._post, daemon=True)
+        self._thread.start()
+
+    def _post(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            response = self.client.post("/v1/leads/website", data={"name": f"Lead {n}", "phone": phone(n)})
+            if response.status_code in (200, 202):  # 200: a retry of a lead stored before a 503
+                self.accepted.append(response.get_json()["lead_id"])
+                n += 1
+            else:  # the sender retries the same lead, as senders do after a 503
+                assert response.status_code == 503, response.get_json()
+                time.sleep(0.05)
+            time.sleep(self.pause)
+
+    def stop(self) -> list[str]:
+        """Stop posting; return the ids of the leads accepted."""
+        self._stop.set()
+        self._thread.join()
+        return self.accepted
 
 
 def busy_worker(redis, workers: list) -> object | None:
@@ -155,8 +185,6 @@ def test_429_storm_is_retried_not_dead_lettered(make_app, sandbox, start_worker,
 def test_redis_restarted_twice_while_leads_flow_loses_no_lead(make_app, sandbox, start_worker, tmp_path):
     """Leads flow, workers are killed mid-delivery, Redis stops, comes back, is stopped again while
     still loading its AOF, and comes back: every accepted lead is delivered, once."""
-    import threading
-
     from redis import Redis
 
     server = EmbeddedRedis(tmp_path / "aof-redis", port=free_port(), appendonly=True).start()
@@ -170,23 +198,7 @@ def test_redis_restarted_twice_while_leads_flow_loses_no_lead(make_app, sandbox,
         configure(sandbox, latency_ms=40, error_rate=0.05, duplicate_contacts=True)
         env = {"REDIS_URL": server.url}
         workers = [start_worker("--processes", "2", **env), start_worker(**env), start_worker(**env)]
-        accepted: list[str] = []
-        stop = threading.Event()
-
-        def flow() -> None:
-            n = 0
-            while not stop.is_set():
-                response = client.post("/v1/leads/website", data={"name": f"Lead {n}", "phone": phone(n)})
-                if response.status_code in (200, 202):  # 200: a retry of a lead stored before a 503
-                    accepted.append(response.get_json()["lead_id"])
-                    n += 1
-                else:  # the sender retries the same lead, as senders do after a 503
-                    assert response.status_code == 503, response.get_json()
-                    time.sleep(0.05)
-                time.sleep(0.01)
-
-        poster = threading.Thread(target=flow, daemon=True)
-        poster.start()
+        flow = LeadFlow(client, pause=0.01)
         time.sleep(2)
         kill_mid_delivery(watcher, workers[1:], lambda: start_worker(**env))
         time.sleep(1)
@@ -199,8 +211,7 @@ def test_redis_restarted_twice_while_leads_flow_loses_no_lead(make_app, sandbox,
         time.sleep(2)
         kill_mid_delivery(watcher, workers[1:], lambda: start_worker(**env))
         time.sleep(2)
-        stop.set()
-        poster.join()
+        accepted = flow.stop()
         assert len(accepted) > 50
         back = time.monotonic()
         all_delivered(watcher, accepted, timeout=150)

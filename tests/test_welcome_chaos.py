@@ -5,7 +5,6 @@ most once, every lead's contact is delivered once, and every welcome whose fate 
 from __future__ import annotations
 
 import collections
-import threading
 import time
 
 import pytest
@@ -16,7 +15,7 @@ from service.embedded_redis import EmbeddedRedis, free_port
 from service.keys import WELCOME_PENDING
 from tests.conftest import wait_for
 from tests.helpers import configure
-from tests.test_chaos import all_delivered, assert_one_contact_per_lead, kill_mid_delivery, phone
+from tests.test_chaos import LeadFlow, all_delivered, assert_one_contact_per_lead, kill_mid_delivery
 
 pytestmark = pytest.mark.chaos
 SOURCES = """
@@ -60,23 +59,7 @@ def test_every_person_is_welcomed_at_most_once_through_kills_and_a_redis_restart
         env = {"REDIS_URL": server.url, "LEADRELAY_SOURCES": str(tmp_path / "sources.toml")}
         workers = [start_worker(**env) for _ in range(3)]
         watcher = Redis.from_url(server.url)
-        accepted: list[str] = []
-        stop = threading.Event()
-
-        def flow() -> None:
-            n = 0
-            while not stop.is_set():
-                response = client.post("/v1/leads/website", data={"name": f"Lead {n}", "phone": phone(n)})
-                if response.status_code in (200, 202):
-                    accepted.append(response.get_json()["lead_id"])
-                    n += 1
-                else:
-                    assert response.status_code == 503, response.get_json()
-                    time.sleep(0.05)
-                time.sleep(0.02)
-
-        poster = threading.Thread(target=flow, daemon=True)
-        poster.start()
+        flow = LeadFlow(client, pause=0.02)
         time.sleep(2)
         kill_mid_delivery(watcher, workers, lambda: start_worker(**env))
         time.sleep(1)
@@ -86,8 +69,7 @@ def test_every_person_is_welcomed_at_most_once_through_kills_and_a_redis_restart
         time.sleep(2)
         kill_mid_delivery(watcher, workers, lambda: start_worker(**env))
         time.sleep(2)
-        stop.set()
-        poster.join()
+        accepted = flow.stop()
         assert len(accepted) > 40
         all_delivered(watcher, accepted, timeout=150)
         assert_one_contact_per_lead(sandbox, len(accepted))

@@ -14,7 +14,7 @@ from rq import Retry, get_current_job
 from rq.job import Job
 
 from service import lead_index, metrics
-from service.keys import WELCOME_PENDING, Status, lead_key
+from service.keys import WELCOME_PENDING, Status, Welcome, lead_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
@@ -91,7 +91,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
             fields.update(delivered_at=time.time(), reason="", contact_uuid=done.uuid)
             fields.update(contact_created="1" if done.created else "", assigned_user=done.assigned_user or "")
             if source and source.welcome and not record.get("welcome"):
-                fields["welcome"] = "due"  # the job is queued in the same transaction, below
+                fields["welcome"] = Welcome.DUE  # recorded with the delivery; sent by this job below
     except UpstreamError as err:
         decision = ctx.policy.decide(err.status, attempt, err.retry_after, error=str(err))
         outcome = Status.RETRYING if decision.retry else Status.DEAD
@@ -107,7 +107,9 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
         outcome,
         attempt,
         record["attempts"] + fresh,
-        events=lambda pipe: _count(pipe, record, outcome, status, fresh, fields.get("welcome") == "due"),
+        events=lambda pipe: _count(
+            pipe, record, outcome, status, fresh, fields.get("welcome") == Welcome.DUE
+        ),
         lease_token=token,
         source=record["source"],
         **fields,
@@ -127,7 +129,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
     )
     if outcome == Status.RETRYING:
         return Retry(max=RQ_RETRY_CAP, interval=[retry_delay])
-    if fields.get("welcome") == "due":
+    if fields.get("welcome") == Welcome.DUE:
         welcome_now(ctx, lead_id)  # speed to lead: no second job, no queue to wait in
     return outcome
 

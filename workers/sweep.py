@@ -22,6 +22,7 @@ from rq.job import Job, JobStatus
 from service.keys import (
     PENDING_INDEX,
     PENDING_STATUSES,
+    WELCOME_OPEN,
     WELCOME_PENDING,
     lead_key,
     lease_key,
@@ -96,7 +97,7 @@ def revive_welcomes(store: LeadStore, grace: float, limit: int = 50) -> int:
         state = store.redis.hget(lead_key(lead_id), "welcome")
         with store.redis.pipeline(transaction=True) as pipe:
             pipe.multi()
-            if state not in (b"due", b"sending"):
+            if (state or b"").decode() not in WELCOME_OPEN:
                 pipe.zrem(WELCOME_PENDING, lead_id)
             elif not store.redis.exists(welcome_lease_key(lead_id)):
                 enqueue_welcome(store.queue, lead_id, pipeline=pipe, job_timeout=store.job_timeout)

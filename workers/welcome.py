@@ -16,6 +16,7 @@ taken before the intent is written and kept unless the welcome certainly was not
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -27,9 +28,9 @@ from rq import Retry
 
 from service import bodies, lead_index, metrics
 from service.followups import consented, render_values
-from service.keys import KEY_PREFIX, WELCOME_PENDING, lead_key, welcome_lease_key
+from service.keys import KEY_PREFIX, WELCOME_ATTENTION, WELCOME_PENDING, Welcome, lead_key, welcome_lease_key
 from service.presets import read
-from service.queueing import schedule_welcome
+from service.queueing import enqueue_welcome
 from service.records import MAX_EXCHANGES
 from service.sources import Source
 from workers.callbell import UpstreamError, with_answer
@@ -48,9 +49,11 @@ def send_welcome(lead_id: str) -> Retry | str:
     try:
         record = ctx.store.get(lead_id)
         state = (record or {}).get("welcome")
-        if state == "sending":  # its sender died between the intent and the outcome
-            return _finish(ctx, record, token, "unknown", "the worker stopped while sending; not sent again")
-        if state != "due":
+        if state == Welcome.SENDING:  # its sender died between the intent and the outcome
+            return _finish(
+                ctx, record, token, Welcome.UNKNOWN, "the worker stopped while sending; not sent again"
+            )
+        if state != Welcome.DUE:
             _release(redis, lead_id, token)
             return "nothing to do"
         return _send(ctx, record, token)  # every outcome's write gives the lease back
@@ -63,7 +66,7 @@ def send_welcome(lead_id: str) -> Retry | str:
 
 def _release(redis: Any, lead_id: str, token: str) -> None:
     """Give the welcome lease back if `token` still holds it."""
-    redis.register_script(RELEASE)(keys=[welcome_lease_key(lead_id)], args=[token])
+    _script(redis, RELEASE)(keys=[welcome_lease_key(lead_id)], args=[token])
 
 
 def welcome_now(ctx: Any, lead_id: str) -> None:
@@ -78,7 +81,9 @@ def welcome_now(ctx: Any, lead_id: str) -> None:
         log.exception("welcome not sent by the delivery job", extra={"lead_id": lead_id})
         return
     if isinstance(result, Retry):
-        schedule_welcome(ctx.runtime.queue, lead_id, result.intervals[0], ctx.settings.job_timeout)
+        enqueue_welcome(
+            ctx.runtime.queue, lead_id, job_timeout=ctx.settings.job_timeout, delay=result.intervals[0]
+        )
 
 
 def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
@@ -86,23 +91,27 @@ def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
     source: Source | None = ctx.runtime.sources.get(record["source"])
     welcome = source.welcome if source else None
     if welcome is None:
-        return _finish(ctx, record, token, "skipped", "the source sends no welcome now")
+        return _finish(ctx, record, token, Welcome.SKIPPED, "the source sends no welcome now")
     answers = _answers(source, record)
     if welcome.consent_field and not consented(answers.get(welcome.consent_field)):
-        return _finish(ctx, record, token, "skipped", f"no consent in {welcome.consent_field!r}")
+        return _finish(ctx, record, token, Welcome.SKIPPED, f"no consent in {welcome.consent_field!r}")
     if welcome.only_new and not record.get("contact_created"):
-        return _finish(ctx, record, token, "skipped", "a returning contact")
+        return _finish(ctx, record, token, Welcome.SKIPPED, "a returning contact")
     values, missing = render_values(welcome.values, answers)
     if missing:
-        return _finish(ctx, record, token, "failed", f"no value for the template's {', '.join(missing)}")
+        return _finish(
+            ctx, record, token, Welcome.FAILED, f"no value for the template's {', '.join(missing)}"
+        )
     phone = record["contact"]["identifier"]
     claim = f"{KEY_PREFIX}:welcomed:{ctx.store.finder.search_key('phone', phone).rsplit(':', 1)[-1]}"
     redis = ctx.store.redis
     if not redis.set(claim, record["id"], nx=True, ex=welcome.cooldown_seconds):
         holder = (redis.get(claim) or b"").decode()
         if holder != record["id"]:
-            return _finish(ctx, record, token, "skipped", f"welcomed within the cool-down (lead {holder})")
-    _intend(ctx, record["id"], token, {"welcome": "sending", "welcome_sent_at": time.time()})
+            return _finish(
+                ctx, record, token, Welcome.SKIPPED, f"welcomed within the cool-down (lead {holder})"
+            )
+    _intend(ctx, record["id"], token, {"welcome": Welcome.SENDING, "welcome_sent_at": time.time()})
     body = {
         "from": source.callbell_source,
         "to": phone,
@@ -126,22 +135,33 @@ def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
                 delay = RETRY_DELAYS[attempts - 1]
                 reason = f"not sent: {err}"
                 _finish(
-                    ctx, record, token, "due", reason, exchanges, retry_in=delay, welcome_attempts=attempts
+                    ctx,
+                    record,
+                    token,
+                    Welcome.DUE,
+                    reason,
+                    exchanges,
+                    retry_in=delay,
+                    welcome_attempts=attempts,
                 )
                 return Retry(max=100, interval=[delay])
             redis.delete(claim)
-            return _finish(ctx, record, token, "failed", f"not sent after {attempts} tries: {err}", exchanges)
+            return _finish(
+                ctx, record, token, Welcome.FAILED, f"not sent after {attempts} tries: {err}", exchanges
+            )
         if err.status is not None and 400 <= err.status < 500:
             redis.delete(claim)  # refused, so nothing was sent
             return _finish(
-                ctx, record, token, "failed", with_answer("Callbell refused it", exchanges), exchanges
+                ctx, record, token, Welcome.FAILED, with_answer("Callbell refused it", exchanges), exchanges
             )
-        return _finish(ctx, record, token, "unknown", f"may have been sent: {err}", exchanges)
+        return _finish(ctx, record, token, Welcome.UNKNOWN, f"may have been sent: {err}", exchanges)
     answer = _json(response)
     message = answer.get("message", answer) if isinstance(answer, dict) else {}
     if isinstance(message, list):
         message = message[0] if message else {}
-    return _finish(ctx, record, token, "accepted", "", exchanges, welcome_uuid=str(message.get("uuid", "")))
+    return _finish(
+        ctx, record, token, Welcome.ACCEPTED, "", exchanges, welcome_uuid=str(message.get("uuid", ""))
+    )
 
 
 def _answers(source: Source, record: dict[str, Any]) -> dict[str, Any]:
@@ -172,9 +192,15 @@ return 1
 """
 
 
+@functools.cache
+def _script(redis: Any, text: str) -> Any:
+    """A Lua script registered once per client (redis-py sends it by its hash, loading it when needed)."""
+    return redis.register_script(text)
+
+
 def _intend(ctx: Any, lead_id: str, token: str, fields: dict[str, Any]) -> None:
     """Write `fields` (the intent) while `token` holds the welcome lease; WatchError otherwise."""
-    script = ctx.store.redis.register_script(FENCED_HSET)
+    script = _script(ctx.store.redis, FENCED_HSET)
     flat = [str(part) for pair in fields.items() for part in pair]
     if not script(keys=[welcome_lease_key(lead_id), lead_key(lead_id)], args=[token, *flat]):
         raise WatchError("the welcome lease is held by another job")
@@ -198,7 +224,7 @@ def _finish(
     ctx: Any,
     record: dict[str, Any],
     token: str,
-    state: str,
+    state: Welcome,
     reason: str,
     exchanges: list[dict[str, Any]] | None = None,
     retry_in: float = 0,
@@ -210,22 +236,22 @@ def _finish(
         fields["attempts"] = json.dumps((record.get("attempts") or [])[-MAX_EXCHANGES:] + exchanges)
 
     def count(pipe: Any) -> None:
-        metrics.count(pipe, metrics.WELCOMES, outcome="retry" if state == "due" else state)
-        if state == "due":  # the sweep looks again after the retry's time (plus its grace)
+        metrics.count(pipe, metrics.WELCOMES, outcome="retry" if state == Welcome.DUE else state)
+        if state == Welcome.DUE:  # the sweep looks again after the retry's time (plus its grace)
             pipe.zadd(WELCOME_PENDING, {record["id"]: time.time() + retry_in})
         else:
             pipe.zrem(WELCOME_PENDING, record["id"])
-        if state in lead_index.WELCOME_ATTENTION:  # the console warns about these and lists them
+        if state in WELCOME_ATTENTION:  # the console warns about these and lists them
             lead_index.count(pipe, "welcome", state)
             pipe.zadd(lead_index.welcome_index(state), {record["id"]: time.time()})
-        if state == "accepted":
+        if state == Welcome.ACCEPTED:
             metrics.observe(pipe, metrics.SPEED_TO_LEAD_SECONDS, time.time() - record["received_at"])
             lead_index.observe_latency(pipe, time.time() - record["received_at"], welcome=True)
         if exchanges:
             lead_index.count(pipe, "callbell", "requests", amount=len(exchanges))
 
     _write(ctx, record["id"], token, fields, count)
-    level = logging.WARNING if state in ("unknown", "failed") else logging.INFO
+    level = logging.WARNING if state in WELCOME_ATTENTION else logging.INFO
     log.log(level, "welcome %s", state, extra={"lead_id": record["id"], "reason": reason})
     return state
 

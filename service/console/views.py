@@ -21,8 +21,7 @@ from flask_wtf.csrf import CSRFError
 
 from service import dead_groups, deadletters, erasure
 from service.console import bulk, charts, csrf, queries, secure
-from service.keys import STATUSES
-from service.lead_index import WELCOME_ATTENTION
+from service.keys import STATUSES, WELCOME_ATTENTION
 from service.lead_view import iso
 from service.runtime import runtime
 from service.verify import matches_any

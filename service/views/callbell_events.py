@@ -17,7 +17,7 @@ from flask import Flask, Response, jsonify, request
 
 from service import lead_index, metrics
 from service.errors import VerificationError
-from service.keys import lead_key
+from service.keys import Welcome, lead_key
 from service.problems import problem
 from service.runtime import runtime
 from service.verify import Inbound, verify_callbell
@@ -66,8 +66,8 @@ def _record(rt: Any, message: Any) -> bool:
     with rt.redis.pipeline(transaction=True) as pipe:
         pipe.hset(key, mapping={"welcome_status": status, "welcome_status_at": time.time()})
         metrics.count(pipe, metrics.WELCOME_STATUSES, status=status)
-        if status == "failed":  # accepted by Callbell, then not delivered: a person should look
+        if status == "failed":  # Callbell's word: accepted, then not delivered; a person should look
             lead_index.count(pipe, "welcome", "failed_after_send")
-            pipe.zadd(lead_index.welcome_index("failed"), {lead_id: time.time()})
+            pipe.zadd(lead_index.welcome_index(Welcome.FAILED), {lead_id: time.time()})
         pipe.execute()
     return True

@@ -18,10 +18,8 @@ from pathlib import Path
 import requests
 
 from service.embedded_redis import free_port
-from tests import procs
-from tests.benchmarks.harness import BIN, Stack, start, stop
+from tests.benchmarks.harness import Stack, serve_production, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "bench-console-token"
 SOURCES = """
 [defaults]
@@ -74,29 +72,6 @@ def seed(stack: Stack, sources: Path, leads: int, dead: int) -> dict[str, int]:
     return {"seconds": round(time.monotonic() - started)}
 
 
-def serve(stack: Stack, workdir: Path, sources: Path, port: int):  # type: ignore[no-untyped-def]
-    """The API and console under the production gunicorn config."""
-    env = {
-        "REDIS_URL": stack.redis.url,
-        "LEADRELAY_SOURCES": str(sources),
-        "LEADRELAY_ADMIN_TOKEN": TOKEN,
-        "PORT": str(port),
-        "LEADRELAY_HOST": "127.0.0.1",
-    }
-    process = start(
-        [
-            str(BIN / "gunicorn"),
-            "--config",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "service:create_app()",
-        ],
-        env,
-        workdir / "console-gunicorn.log",
-    )
-    procs.wait_http(f"http://127.0.0.1:{port}/readyz", process)
-    return process
-
-
 def sign_in(base: str) -> requests.Session:
     """A session signed in through the sign-in form (its CSRF token included)."""
     session = requests.Session()
@@ -138,7 +113,8 @@ def run(stack: Stack, workdir: Path, leads: int = 100_000, dead: int = 20_000) -
     if held != {"records": leads, "dead": dead}:
         raise SystemExit(f"console benchmark: Redis holds {held}, not {leads} leads and {dead} dead letters")
     port = free_port()
-    process = serve(stack, workdir, sources, port)
+    env = {"REDIS_URL": stack.redis.url, "LEADRELAY_SOURCES": str(sources), "LEADRELAY_ADMIN_TOKEN": TOKEN}
+    process = serve_production("service:create_app()", env, port, workdir / "console-gunicorn.log")
     base = f"http://127.0.0.1:{port}"
     try:
         session = sign_in(base)

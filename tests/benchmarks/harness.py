@@ -16,11 +16,23 @@ from tests import procs
 
 LEADRELAY = str(Path(sys.executable).with_name("leadrelay"))
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     """Start a command in its own process group, output to `log`."""
     return procs.run(command, env, log)
+
+
+def serve_production(app: str, env: dict[str, str], port: int, log: Path, ready: str = "/readyz"):  # type: ignore[no-untyped-def]
+    """Start `app` under the production gunicorn config on 127.0.0.1:`port`; wait for `ready`."""
+    process = start(
+        [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), app],
+        {**env, "PORT": str(port), "LEADRELAY_HOST": "127.0.0.1"},
+        log,
+    )
+    procs.wait_http(f"http://127.0.0.1:{port}{ready}", process)
+    return process
 
 
 def stop(process: subprocess.Popen) -> None:

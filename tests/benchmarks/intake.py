@@ -9,10 +9,8 @@ import uuid
 from pathlib import Path
 
 from service.embedded_redis import free_port
-from tests import procs
-from tests.benchmarks.harness import BIN, Stack, median, start, stop
+from tests.benchmarks.harness import Stack, median, serve_production, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 SOURCES = """
 [sources.web]
 preset = "form"
@@ -96,17 +94,10 @@ def serve(app: str, stack: Stack, workdir: Path, web_workers: int, port: int) ->
         "REDIS_URL": stack.redis.url,
         "LEADRELAY_SOURCES": str(sources),
         "BENCH_KEY": "bench-key-123",
-        "PORT": str(port),
-        "LEADRELAY_HOST": "127.0.0.1",
         "WEB_CONCURRENCY": str(web_workers),
     }
-    process = start(
-        [str(BIN / "gunicorn"), "--config", str(ROOT / "deploy" / "gunicorn.conf.py"), app],
-        env,
-        workdir / f"gunicorn-{port}.log",
-    )
-    procs.wait_http(f"http://127.0.0.1:{port}/", process)  # any answer will do, even a 404
-    return process
+    # Any answer will do, even a 404: the bare app has no readiness check.
+    return serve_production(app, env, port, workdir / f"gunicorn-{port}.log", ready="/")
 
 
 def duplicates(base: str) -> int:

@@ -17,10 +17,8 @@ from pathlib import Path
 import requests
 
 from service.embedded_redis import free_port
-from tests import procs
-from tests.benchmarks.harness import BIN, LEADRELAY, Stack, start, stop
+from tests.benchmarks.harness import LEADRELAY, Stack, serve_production, start, stop
 
-ROOT = Path(__file__).resolve().parents[2]
 SOURCES = """
 [defaults]
 default_region = "US"
@@ -69,23 +67,11 @@ def run(stack: Stack, workdir: Path, rate: float = 50, seconds: float = 30, proc
         "CALLBELL_API_URL": f"{stack.sandbox_url}/v1",
         "CALLBELL_MAX_RPS": "250",
         "LEADRELAY_SOURCES": str(sources),
-        "PORT": str(port),
-        "LEADRELAY_HOST": "127.0.0.1",
     }
-    api = start(
-        [
-            str(BIN / "gunicorn"),
-            "--config",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "service:create_app()",
-        ],
-        env,
-        workdir / "speed-api.log",
-    )
+    api = serve_production("service:create_app()", env, port, workdir / "speed-api.log")
     workers = start([LEADRELAY, "worker", "--processes", str(processes)], env, workdir / "speed-workers.log")
     base = f"http://127.0.0.1:{port}"
     try:
-        procs.wait_http(f"{base}/readyz", api)
         time.sleep(3)  # the worker processes connect
         ids, failures = _post_at_pace(base, rate, seconds, run=str(int(time.time())))
         deadline = time.monotonic() + 120
