@@ -12,6 +12,10 @@ PENDING_INDEX = f"{KEY_PREFIX}:pending"
 LEASE_PREFIX = f"{KEY_PREFIX}:lease:"  # string: lead id -> token of the delivery holding it
 # sorted set: lead id -> when its welcome message should go out; what the sweep checks for lost jobs
 WELCOME_PENDING = f"{KEY_PREFIX}:welcome:pending"
+# list: send times of the Callbell requests in the last second, newest first (the shared budget)
+CALLBELL_WINDOW = f"{KEY_PREFIX}:callbell:window"
+# string: held by the one worker doing the fleet's sweeps and trims this maintenance interval
+MAINTENANCE_LOCK = f"{KEY_PREFIX}:maintenance"
 METRIC_COUNTERS = f"{KEY_PREFIX}:metrics:counters"
 METRIC_HISTOGRAMS = f"{KEY_PREFIX}:metrics:histograms"
 

@@ -9,10 +9,12 @@ finished does nothing. The holder's outcome is written only while it still holds
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from redis import Redis
+from redis.client import Pipeline
 
 from service.keys import lease_key
 
@@ -37,6 +39,19 @@ table.insert(out, 1, 'taken')
 return out
 """
 
+# Runs a batch of commands only while a token holds a lease, in one round trip.
+# KEYS: the lease. ARGV: the token, then the commands (each its length, then its words).
+FENCED = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local i = 2
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+return 1
+"""
+
 
 class LeaseLost(Exception):
     """The lease expired or another job holds it now: this job must not write an outcome."""
@@ -59,6 +74,7 @@ class Leases:
         self.redis = redis
         self.pending = pending
         self._take = redis.register_script(TAKE)
+        self._fenced = redis.register_script(FENCED)
 
     def take(self, lead_id: str, lead_key: str, token: str, job_timeout: int) -> Claim:
         """Take the lead's lease and read its record in one step, unless it is held or finished.
@@ -76,7 +92,18 @@ class Leases:
             return Claim(state, wait_seconds=max(int(reply[1]), 0) / 1000)
         return Claim(state, status=reply[1].decode() if len(reply) > 1 else "")
 
-    def check(self, lead_id: str, token: str) -> None:
-        """Raise LeaseLost unless `token` still holds the lease (checked before every Callbell request)."""
-        if self.redis.get(lease_key(lead_id)) != token.encode():
+    def fenced(self, lead_id: str, token: str, write: Callable[[Pipeline], None]) -> None:
+        """Run what `write` puts on a pipeline atomically, only while `token` holds the lease.
+
+        One round trip instead of WATCH, GET and MULTI: the commands are recorded on a pipeline
+        that is never sent and run by a script that checks the lease first. Raises LeaseLost (and
+        writes nothing) when the lease has expired or another job holds it.
+        """
+        with self.redis.pipeline(transaction=False) as recorder:
+            write(recorder)
+            flat: list[Any] = []
+            for command, _options in recorder.command_stack:
+                flat += [len(command), *command]
+            recorder.reset()
+        if not self._fenced(keys=[lease_key(lead_id)], args=[token, *flat]):
             raise LeaseLost(lead_id)

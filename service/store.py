@@ -10,7 +10,7 @@ from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
-from redis.exceptions import NoScriptError, WatchError
+from redis.exceptions import NoScriptError
 from rq import Queue
 
 from service import dead_groups, metrics
@@ -26,7 +26,7 @@ from service.keys import (
     lead_key,
     lease_key,
 )
-from service.lease import LeaseLost, Leases
+from service.lease import Leases
 from service.queueing import enqueue_delivery
 from service.records import MAX_EXCHANGES, NewLead, decode_record, new_record
 from service.settings import Settings
@@ -254,12 +254,8 @@ class LeadStore:
             "attempts": json.dumps(exchanges[-MAX_EXCHANGES:]),
             **fields,
         }
-        with self.redis.pipeline(transaction=True) as pipe:
-            if lease_token:
-                pipe.watch(lease_key(lead_id))
-                if pipe.get(lease_key(lead_id)) != lease_token.encode():
-                    raise LeaseLost(lead_id)
-                pipe.multi()
+
+        def write(pipe: Pipeline) -> None:
             pipe.hset(key, mapping=mapping)
             if status in DEAD_STATUSES:
                 self._index_dead(pipe, lead_id, now, status, fields.get("reason", ""), fields.get("errors"))
@@ -277,10 +273,13 @@ class LeadStore:
                 events(pipe)  # metrics ride along in the same round trip
             if lease_token:
                 pipe.delete(lease_key(lead_id))
-            try:
-                pipe.execute()
-            except WatchError:
-                raise LeaseLost(lead_id) from None
+
+        if lease_token:
+            self.leases.fenced(lead_id, lease_token, write)
+            return
+        with self.redis.pipeline(transaction=True) as pipe:
+            write(pipe)
+            pipe.execute()
 
     def delete(self, lead_id: str) -> bool:
         """Remove a lead for good, from every index too; False when there was none."""

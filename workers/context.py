@@ -39,7 +39,7 @@ def context() -> WorkerContext:
     client = CallbellClient(
         settings.callbell_api_url,
         settings.callbell_api_token,
-        CallbellRateLimit(settings.redis_url, settings.callbell_max_rps),
+        CallbellRateLimit(rt.redis, settings.callbell_max_rps),
         user_agent=f"leadrelay/{version('leadrelay')}",
         read_timeout=settings.callbell_read_timeout,
     )

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from service.contact_fields import PATCH_SET
-from workers.callbell import CallbellClient, UpstreamError, contact_of
+from workers.callbell import Answer, CallbellClient, UpstreamError, contact_of
+from workers.ratelimit import Fence
+
+# The lead's field that says a create was sent for it (set as the create is admitted).
+CREATE_SENT = "create_sent"
 
 
 @dataclass
@@ -27,37 +29,36 @@ def deliver_contact(
     contact: dict[str, Any],
     mode: str,
     log: list[dict[str, Any]],
-    guard: Callable[[], None] = lambda: None,
+    fence: Fence | None = None,
     pick_agent: Callable[[], str | None] | None = None,
     reassign: bool = False,
     created_before: bool = False,
-    before_create: Callable[[], None] = lambda: None,
 ) -> Delivered:
     """Create or update the contact in Callbell and say what happened.
 
     Upsert looks the phone up first (on the source's channel, when it names one), so a retry after
     a timeout that did create the contact updates it instead of creating a second one; a POST
     refused because the contact exists (a concurrent delivery) falls back to the same look-up and
-    PATCH. `guard` runs before every request and raises to stop the delivery (the job no longer
-    holds the lead's lease). `pick_agent` chooses an agent, called only when one is needed: a new
+    PATCH. With a `fence`, every request goes only while the job holds the lead's lease (LeaseLost
+    stops the delivery otherwise). `pick_agent` chooses an agent, called only when one is needed: a new
     contact, one with no agent, or any contact when the source says `reassign`. A contact counts
     as new when this delivery created it, or when an earlier attempt for this lead sent the create
-    (`created_before`: its answer was lost); `before_create` runs before every create is sent, so
-    the next attempt can know that.
+    (`created_before`: its answer was lost); every create marks the lead (CREATE_SENT) as it is
+    sent, so the next attempt can know that.
     """
-    client = _Guarded(client, guard)
+    client = _Fenced(client, fence)
     if mode == "create":
         contact = _with_agent(contact, pick_agent)
-        before_create()
-        return Delivered(_uuid(client.call("create", "POST", "/contacts", log, body=contact)), True,
-                         contact.get("assigned_user"))  # fmt: skip
+        created = client.call("create", "POST", "/contacts", log, body=contact, mark=CREATE_SENT)
+        return Delivered(_uuid(created), True, contact.get("assigned_user"))
     channel = contact.get("channel_uuid", "")
     existing = _look_up(client, contact["identifier"], log, channel)
     if existing is None:
         with_agent = _with_agent(contact, pick_agent)
-        before_create()
         try:
-            created = _uuid(client.call("create", "POST", "/contacts", log, body=with_agent))
+            created = _uuid(
+                client.call("create", "POST", "/contacts", log, body=with_agent, mark=CREATE_SENT)
+            )
             return Delivered(created, True, with_agent.get("assigned_user"))
         except UpstreamError as err:
             if not _says_exists(err, log):
@@ -80,16 +81,15 @@ def _with_agent(contact: dict[str, Any], pick_agent: Callable[[], str | None] | 
     return {**contact, "assigned_user": agent} if agent else contact
 
 
-class _Guarded:
-    """A client whose every call runs `guard` first."""
+class _Fenced:
+    """A client whose every call goes only while the delivery holds its lease."""
 
-    def __init__(self, client: CallbellClient, guard: Callable[[], None]):
-        self.client, self.guard = client, guard
+    def __init__(self, client: CallbellClient, fence: Fence | None):
+        self.client, self.fence = client, fence
 
-    def call(self, *args: Any, **kwargs: Any) -> requests.Response | None:
-        """Run the guard, then the client's call."""
-        self.guard()
-        return self.client.call(*args, **kwargs)
+    def call(self, *args: Any, **kwargs: Any) -> Answer | None:
+        """The client's call, fenced by the delivery's lease."""
+        return self.client.call(*args, fence=self.fence, **kwargs)
 
 
 def _look_up(
@@ -120,13 +120,13 @@ def _says_exists(err: UpstreamError, log: list[dict[str, Any]]) -> bool:
     return err.status in (409, 422) and "exist" in body
 
 
-def _uuid(response: requests.Response | None) -> str:
+def _uuid(response: Answer | None) -> str:
     """The uuid of the contact in an answer, or "" when the answer has none."""
     contact = contact_of(_json(response)) if response is not None else None
     return str(contact.get("uuid", "")) if contact else ""
 
 
-def _json(response: requests.Response) -> Any:
+def _json(response: Answer) -> Any:
     """The JSON body, or None when a 2xx answer is not JSON."""
     try:
         return response.json()

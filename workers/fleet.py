@@ -19,6 +19,7 @@ from rq.utils import now
 from rq.worker_pool import WorkerPool
 
 from service import dead_groups, lead_index
+from service.keys import MAINTENANCE_LOCK
 from service.lease import LEASE_GRACE_SECONDS
 from workers.sweep import revive_lost, revive_welcomes
 
@@ -35,12 +36,17 @@ WORKER_TTL = 25
 # so a live delivery is never taken for a lost one. The same grace as the lead's delivery lease:
 # RQ gives up on the job just as its lease frees the lead.
 HEARTBEAT_GRACE = LEASE_GRACE_SECONDS
+# A heartbeat is skipped while the last one keeps the worker's key alive for all but this many seconds
+# of what the new one would.
+HEARTBEAT_EVERY = 5
 # One worker cleans RQ's registries at a time; a worker that dies mid-clean blocks the others this long.
 MAINTENANCE_LOCK_SECONDS = 2 * MAINTENANCE_INTERVAL
 # A pending lead whose job has not run this long after it should have is checked for a lost job.
 # A started job counts as alive while its delivery holds the lead's lease, so this need not wait
 # for the job timeout; it bounds how late a retry is when no scheduler runs.
 LOST_JOB_GRACE = 20
+# How many overdue leads (and welcomes) one sweep looks at; the sweep runs once per interval.
+SWEEP_LIMIT = 500
 # A worker that quit on an error is started again after 1, 2, 4 ... seconds, at most this long.
 MAX_RESTART_PAUSE = 30.0
 log = logging.getLogger("leadrelay.worker")
@@ -74,6 +80,7 @@ class LeadWorker(SimpleWorker):
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         kwargs["serializer"] = JSONSerializer
         super().__init__(*args, **kwargs)
+        self._alive_until = 0.0  # when the worker's key expires, as far as this process knows
 
     def run_maintenance_tasks(self) -> None:
         """RQ's maintenance, then a sweep for pending leads whose job RQ lost.
@@ -85,9 +92,14 @@ class LeadWorker(SimpleWorker):
 
         try:
             super().run_maintenance_tasks()
+            # One worker an interval sweeps for the whole fleet: with dozens of processes, each
+            # sweeping a backlog of queued leads cost more Redis time than delivering them.
+            if not self.connection.set(MAINTENANCE_LOCK, self.name, nx=True, ex=MAINTENANCE_INTERVAL):
+                return
             ctx = context()
-            revived = revive_lost(ctx.store, grace=LOST_JOB_GRACE)
-            welcomes = revive_welcomes(ctx.store, grace=ctx.store.job_timeout + LOST_JOB_GRACE)
+            revived = revive_lost(ctx.store, grace=LOST_JOB_GRACE, limit=SWEEP_LIMIT)
+            welcome_grace = ctx.store.job_timeout + LOST_JOB_GRACE
+            welcomes = revive_welcomes(ctx.store, grace=welcome_grace, limit=SWEEP_LIMIT)
             # The console's indexes keep what the records keep: the longest retention, dead letters'.
             lead_index.trim(ctx.store.redis, ctx.runtime.sources, time.time() - ctx.store.dead_retention)
             dead_groups.trim(ctx.store.redis, time.time() - ctx.store.dead_retention)
@@ -113,12 +125,30 @@ class LeadWorker(SimpleWorker):
             log.error("lost Redis mid-delivery (%s); its lead will be picked up again", type(exc).__name__)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        """RQ's heartbeat; without Redis there is nobody to tell, and the next one will."""
-        try:
+        """RQ's heartbeat, skipped when the last one keeps the worker's key alive nearly as long.
+
+        RQ sends its three commands, one round trip each, three times per job; one pipelined
+        heartbeat a job does the same. Without Redis there is nobody to tell, and the next one will.
+        """
+        ttl = timeout or self.worker_ttl + 60
+        if pipeline is None and self._alive_until - time.monotonic() > ttl - HEARTBEAT_EVERY:
+            return
+        if pipeline is not None:
             super().heartbeat(timeout, pipeline)
-        except RedisError:
-            if pipeline is not None:
-                raise
+        else:
+            try:
+                with self.connection.pipeline(transaction=False) as beat:
+                    super().heartbeat(timeout, beat)
+                    beat.execute()
+            except RedisError:
+                return
+        self._alive_until = time.monotonic() + ttl
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        """RQ's worker state, written only when it changes (RQ writes `idle` twice between jobs)."""
+        if pipeline is None and state == self._state:
+            return
+        super().set_state(state, pipeline)
 
     def _install_signal_handlers(self) -> None:
         """RQ's handlers, plus SIGHUP: re-read the sources file before the next job."""

@@ -14,15 +14,16 @@ from rq import Retry, get_current_job
 from rq.job import Job
 
 from service import lead_index, metrics
-from service.keys import WELCOME_PENDING, Status, Welcome, lead_key
+from service.keys import WELCOME_PENDING, Status, Welcome, lead_key, lease_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
 from service.records import decode_record
 from workers.callbell import UpstreamError, with_answer
 from workers.context import WorkerContext, context
-from workers.delivery import deliver_contact
+from workers.delivery import CREATE_SENT, deliver_contact
 from workers.meta import fetch_lead
+from workers.ratelimit import Fence
 from workers.routing import pick_agent
 from workers.welcome import welcome_now
 
@@ -81,11 +82,10 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
                 contact,
                 record.get("delivery_mode") or "upsert",
                 fresh,
-                guard=lambda: ctx.store.leases.check(lead_id, token),
+                fence=Fence(lease_key(lead_id), token, lead_key(lead_id)),
                 pick_agent=lambda: pick_agent(ctx.store.redis, ctx.client, source, fresh) if source else None,
                 reassign=bool(source and source.assign and source.assign.reassign),
-                created_before=bool(record.get("create_sent")),
-                before_create=lambda: ctx.store.redis.hset(lead_key(lead_id), "create_sent", "1"),
+                created_before=bool(record.get(CREATE_SENT)),
             )
             outcome = Status.DELIVERED
             fields.update(delivered_at=time.time(), reason="", contact_uuid=done.uuid)
