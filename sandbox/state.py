@@ -78,6 +78,7 @@ class SandboxState:
             self.requests: Counter[tuple[str, int]] = Counter()
             self.rate_limited = 0
             self.peak_window = 0
+            self.first_at = self.last_at = 0.0  # wall-clock times of the first and last request admitted
             self.in_flight = 0
             self.messages: dict[str, dict[str, Any]] = {}
 
@@ -99,6 +100,8 @@ class SandboxState:
                 return False
             self.window.append(now)
             self.peak_window = max(self.peak_window, len(self.window))
+            self.last_at = time.time()
+            self.first_at = self.first_at or self.last_at
             return True
 
     def begin(self) -> None:
@@ -127,6 +130,8 @@ class SandboxState:
                 "total": sum(self.requests.values()),
                 "rate_limited": self.rate_limited,
                 "peak_requests_per_second": self.peak_window,
+                "first_request_at": self.first_at,
+                "last_request_at": self.last_at,
                 "in_flight": self.in_flight,
                 "contacts": len(self.contacts),
             }
