@@ -13,7 +13,8 @@ import requests
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from service.keys import PENDING_INDEX, lead_key
+from service.keys import PENDING_INDEX, lead_key, lease_key
+from service.lease import LeaseLost
 from service.queueing import enqueue_delivery
 from tests.conftest import wait_for
 from tests.helpers import configure, contacts, final, post_lead
@@ -113,3 +114,19 @@ def test_sweep_leaves_a_lead_whose_delivery_holds_the_lease(make_app, redis):
     redis.zadd(PENDING_INDEX, {lead_id: time.time() - 1000})
     assert revive_lost(store, grace=0) == 1
     assert redis.hget(lead_key(lead_id), "job_id").decode() != job_id
+
+
+def test_an_outcome_is_written_only_by_the_job_that_holds_the_lease(make_app, redis):
+    app = make_app(job_timeout=5)
+    lead_id = post_lead(app.test_client())
+    store = app.extensions["leadrelay"].store
+    assert store.leases.take(lead_id, lead_key(lead_id), "first-job", 5).state == "taken"
+    redis.set(lease_key(lead_id), "second-job")  # the first job's lease ran out; another job took it
+    with pytest.raises(LeaseLost):
+        store.finish_attempt(lead_id, "delivered", 1, [], lease_token="first-job", source="website")
+    assert redis.hget(lead_key(lead_id), "status") == b"queued"  # nothing of the stale job's outcome
+    assert redis.get(lease_key(lead_id)) == b"second-job"  # and the holder keeps its lease
+    store.finish_attempt(lead_id, "delivered", 1, [], lease_token="second-job", source="website")
+    assert redis.hget(lead_key(lead_id), "status") == b"delivered"
+    assert redis.get(lease_key(lead_id)) is None  # the outcome gives the lease back
+    assert redis.zscore(PENDING_INDEX, lead_id) is None
