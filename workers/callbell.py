@@ -103,8 +103,13 @@ class CallbellClient:
         # NO_PROXY, REQUESTS_CA_BUNDLE), once per client.
         ca = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
         proxy = get_environ_proxies(self.base_url).get(urlsplit(self.base_url).scheme)
-        options = {"num_pools": 4, "maxsize": 4, "ca_certs": ca, "retries": False}
-        self.pool = urllib3.ProxyManager(proxy, **options) if proxy else urllib3.PoolManager(**options)
+        options = {"num_pools": 2, "maxsize": 4, "ca_certs": ca, "retries": False}
+        if proxy:
+            self.pool: Any = urllib3.ProxyManager(proxy, **options)
+            self.prefix = self.base_url  # a proxy is sent the whole URL
+        else:  # one host: its connection pool, without the manager's per-request URL parsing
+            self.pool = urllib3.PoolManager(**options).connection_from_url(self.base_url)
+            self.prefix = urlsplit(self.base_url).path
 
     def call(
         self,
@@ -134,13 +139,14 @@ class CallbellClient:
             payload = json.dumps(body).encode()
             headers = {**headers, "Content-Type": "application/json"}
         try:
-            raw = self.pool.request(
+            raw = self.pool.urlopen(
                 method,
-                f"{self.base_url}{path}",
+                f"{self.prefix}{path}",
                 body=payload,
                 headers=headers,
                 timeout=self.timeout,
                 redirect=False,
+                retries=False,
             )
         except urllib3.exceptions.HTTPError as exc:
             entry.update(duration_ms=_ms(started), error=_error_name(exc))
