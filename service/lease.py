@@ -92,8 +92,8 @@ class Leases:
             return Claim(state, wait_seconds=max(int(reply[1]), 0) / 1000)
         return Claim(state, status=reply[1].decode() if len(reply) > 1 else "")
 
-    def fenced(self, lead_id: str, token: str, write: Callable[[Pipeline], None]) -> None:
-        """Run what `write` puts on a pipeline atomically, only while `token` holds the lease.
+    def fenced(self, lease: str, token: str, write: Callable[[Pipeline], None]) -> None:
+        """Run what `write` puts on a pipeline atomically, only while `token` holds `lease` (a key).
 
         One round trip instead of WATCH, GET and MULTI: the commands are recorded on a pipeline
         that is never sent and run by a script that checks the lease first. Raises LeaseLost (and
@@ -105,5 +105,5 @@ class Leases:
             for command, _options in recorder.command_stack:
                 flat += [len(command), *command]
             recorder.reset()
-        if not self._fenced(keys=[lease_key(lead_id)], args=[token, *flat]):
-            raise LeaseLost(lead_id)
+        if not self._fenced(keys=[lease], args=[token, *flat]):
+            raise LeaseLost(lease)

@@ -275,7 +275,7 @@ class LeadStore:
                 pipe.delete(lease_key(lead_id))
 
         if lease_token:
-            self.leases.fenced(lead_id, lease_token, write)
+            self.leases.fenced(lease_key(lead_id), lease_token, write)
             return
         with self.redis.pipeline(transaction=True) as pipe:
             write(pipe)

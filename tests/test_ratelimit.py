@@ -32,7 +32,7 @@ def test_two_limiters_share_one_budget(redis):
 
 def test_a_delivery_that_lost_its_lease_sends_nothing_and_marks_nothing(redis):
     limiter = CallbellRateLimit(redis, rps=100)
-    fence = Fence(lease_key("lead-1"), "mine", lead_key("lead-1"))
+    fence = Fence("lead-1", "mine")
     redis.set(lease_key("lead-1"), "mine")
     assert limiter.acquire(fence, mark="create_sent") == 0.0
     assert redis.hget(lead_key("lead-1"), "create_sent") == b"1"  # marked as it was admitted

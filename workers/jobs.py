@@ -14,7 +14,7 @@ from rq import Retry, get_current_job
 from rq.job import Job
 
 from service import lead_index, metrics
-from service.keys import WELCOME_PENDING, Status, Welcome, lead_key, lease_key
+from service.keys import WELCOME_PENDING, Status, Welcome, lead_key
 from service.lease import LeaseLost
 from service.logs import mask_phone
 from service.mapping import contact_from
@@ -82,7 +82,7 @@ def _attempt(ctx: WorkerContext, lead_id: str, record: dict[str, Any], token: st
                 contact,
                 record.get("delivery_mode") or "upsert",
                 fresh,
-                fence=Fence(lease_key(lead_id), token, lead_key(lead_id)),
+                fence=Fence(lead_id, token),
                 pick_agent=lambda: pick_agent(ctx.store.redis, ctx.client, source, fresh) if source else None,
                 reassign=bool(source and source.assign and source.assign.reassign),
                 created_before=bool(record.get(CREATE_SENT)),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from redis import Redis
 
-from service.keys import CALLBELL_WINDOW
+from service.keys import CALLBELL_WINDOW, lead_key, lease_key
 from service.lease import LeaseLost
 
 # A request is counted when it leaves, but Callbell counts it when it arrives; arrival times wobble
@@ -42,11 +42,10 @@ return 0
 
 @dataclass(frozen=True)
 class Fence:
-    """A delivery's lease: its requests go out only while `token` holds it."""
+    """A delivery's lease on its lead: its requests go out only while `token` holds it."""
 
-    lease_key: str
+    lead_id: str
     token: str
-    record_key: str  # the lead, where a request that must leave a mark (a create) leaves it
 
 
 class CallbellRateLimit:
@@ -55,7 +54,6 @@ class CallbellRateLimit:
     def __init__(self, redis: Redis, rps: float):
         self.budget = max(1, int(rps * HEADROOM))
         self._admit = redis.register_script(ADMIT)
-        self.waits = 0
 
     def acquire(self, fence: Fence | None = None, mark: str = "") -> float:
         """Block until a request may be sent; return how long it waited, in seconds.
@@ -63,13 +61,12 @@ class CallbellRateLimit:
         With a `fence`, raise LeaseLost as soon as its token no longer holds the lease (nothing is
         sent); with `mark`, set that field on the fence's lead as the request is admitted.
         """
-        keys = [CALLBELL_WINDOW, *((fence.lease_key, fence.record_key) if fence else ())]
+        keys = [CALLBELL_WINDOW, *((lease_key(fence.lead_id), lead_key(fence.lead_id)) if fence else ())]
         args = [self.budget, fence.token if fence else "", mark]
         waited = 0.0
         while (answer := int(self._admit(keys=keys, args=args))) != 0:
             if answer < 0:
-                raise LeaseLost(fence.lease_key if fence else "")
-            self.waits += 1
+                raise LeaseLost(lease_key(fence.lead_id) if fence else "")
             pause = answer / 1_000_000 + random.uniform(0, MAX_SPREAD_SECONDS)
             time.sleep(pause)
             waited += pause

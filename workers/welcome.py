@@ -16,19 +16,19 @@ taken before the intent is written and kept unless the welcome certainly was not
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import json
 import logging
 import time
 import uuid
 from typing import Any
 
-from redis.exceptions import WatchError
 from rq import Retry
 
 from service import bodies, lead_index, metrics
 from service.followups import consented, render_values
 from service.keys import KEY_PREFIX, WELCOME_ATTENTION, WELCOME_PENDING, Welcome, lead_key, welcome_lease_key
+from service.lease import LeaseLost
 from service.presets import read
 from service.queueing import enqueue_welcome
 from service.records import MAX_EXCHANGES
@@ -54,19 +54,20 @@ def send_welcome(lead_id: str) -> Retry | str:
                 ctx, record, token, Welcome.UNKNOWN, "the worker stopped while sending; not sent again"
             )
         if state != Welcome.DUE:
-            _release(redis, lead_id, token)
+            _release(ctx, lead_id, token)
             return "nothing to do"
         return _send(ctx, record, token)  # every outcome's write gives the lease back
-    except WatchError:
+    except LeaseLost:
         return "lease lost"
     except BaseException:
-        _release(redis, lead_id, token)
+        _release(ctx, lead_id, token)
         raise
 
 
-def _release(redis: Any, lead_id: str, token: str) -> None:
+def _release(ctx: Any, lead_id: str, token: str) -> None:
     """Give the welcome lease back if `token` still holds it."""
-    _script(redis, RELEASE)(keys=[welcome_lease_key(lead_id)], args=[token])
+    with contextlib.suppress(LeaseLost):
+        _under_lease(ctx, lead_id, token)
 
 
 def welcome_now(ctx: Any, lead_id: str) -> None:
@@ -111,7 +112,9 @@ def _send(ctx: Any, record: dict[str, Any], token: str) -> Retry | str:
             return _finish(
                 ctx, record, token, Welcome.SKIPPED, f"welcomed within the cool-down (lead {holder})"
             )
-    _intend(ctx, record["id"], token, {"welcome": Welcome.SENDING, "welcome_sent_at": time.time()})
+    intent = {"welcome": Welcome.SENDING, "welcome_sent_at": time.time()}  # written before the request
+    key = lead_key(record["id"])
+    _under_lease(ctx, record["id"], token, lambda pipe: pipe.hset(key, mapping=intent), release=False)
     body = {
         "from": source.callbell_source,
         "to": phone,
@@ -183,41 +186,20 @@ def _answers(source: Source, record: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
-# Write the intent only while the token holds the welcome lease: one round trip before the request.
-FENCED_HSET = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 2))
-return 1
-"""
+def _under_lease(ctx: Any, lead_id: str, token: str, write: Any = None, release: bool = True) -> None:
+    """Run `write`'s commands (and give the welcome lease back) only while `token` holds the lease.
 
+    One round trip (service.lease); LeaseLost, and nothing written, when another job holds it.
+    """
+    lease = welcome_lease_key(lead_id)
 
-@functools.cache
-def _script(redis: Any, text: str) -> Any:
-    """A Lua script registered once per client (redis-py sends it by its hash, loading it when needed)."""
-    return redis.register_script(text)
+    def commands(pipe: Any) -> None:
+        if write:
+            write(pipe)
+        if release:
+            pipe.delete(lease)
 
-
-def _intend(ctx: Any, lead_id: str, token: str, fields: dict[str, Any]) -> None:
-    """Write `fields` (the intent) while `token` holds the welcome lease; WatchError otherwise."""
-    script = _script(ctx.store.redis, FENCED_HSET)
-    flat = [str(part) for pair in fields.items() for part in pair]
-    if not script(keys=[welcome_lease_key(lead_id), lead_key(lead_id)], args=[token, *flat]):
-        raise WatchError("the welcome lease is held by another job")
-
-
-def _write(ctx: Any, lead_id: str, token: str, fields: dict[str, Any], extra: Any = None) -> None:
-    """Write the outcome and give the lease back, only while `token` holds it (WatchError otherwise)."""
-    with ctx.store.redis.pipeline(transaction=True) as pipe:
-        pipe.watch(welcome_lease_key(lead_id))
-        if pipe.get(welcome_lease_key(lead_id)) != token.encode():
-            raise WatchError("the welcome lease is held by another job")
-        pipe.multi()
-        pipe.hset(lead_key(lead_id), mapping=fields)
-        if extra:
-            extra(pipe)
-        pipe.delete(welcome_lease_key(lead_id))
-        pipe.execute()
+    ctx.store.leases.fenced(lease, token, commands)
 
 
 def _finish(
@@ -235,7 +217,8 @@ def _finish(
     if exchanges:  # the record was read under this lease: no other job has added to it since
         fields["attempts"] = json.dumps((record.get("attempts") or [])[-MAX_EXCHANGES:] + exchanges)
 
-    def count(pipe: Any) -> None:
+    def write(pipe: Any) -> None:
+        pipe.hset(lead_key(record["id"]), mapping=fields)
         metrics.count(pipe, metrics.WELCOMES, outcome="retry" if state == Welcome.DUE else state)
         if state == Welcome.DUE:  # the sweep looks again after the retry's time (plus its grace)
             pipe.zadd(WELCOME_PENDING, {record["id"]: time.time() + retry_in})
@@ -250,7 +233,7 @@ def _finish(
         if exchanges:
             lead_index.count(pipe, "callbell", "requests", amount=len(exchanges))
 
-    _write(ctx, record["id"], token, fields, count)
+    _under_lease(ctx, record["id"], token, write)
     level = logging.WARNING if state in WELCOME_ATTENTION else logging.INFO
     log.log(level, "welcome %s", state, extra={"lead_id": record["id"], "reason": reason})
     return state
