@@ -27,7 +27,7 @@ from service.keys import (
     lease_key,
 )
 from service.lease import Leases
-from service.queueing import enqueue_delivery
+from service.queueing import DeliveryJobs, enqueue_delivery
 from service.records import MAX_EXCHANGES, NewLead, decode_record, new_record
 from service.settings import Settings
 
@@ -83,6 +83,7 @@ class LeadStore:
         self.redis = redis
         self.queue = queue
         self.job_timeout = settings.job_timeout
+        self.jobs = DeliveryJobs(queue, settings.job_timeout)
         self.retention = settings.lead_retention_days * DAY
         self.dead_retention = settings.dead_letter_retention_days * DAY
         self.dedup_window = settings.dedup_window_hours * 3600
@@ -110,8 +111,11 @@ class LeadStore:
             fields["finds"] = " ".join(finds)
         commands: list[Any] = []
         if lead.enqueue:
-            job, commands = self._job_commands(lead_id)
-            fields["job_id"] = job.id
+            # The script runs the job's commands only for a lead that is not a duplicate, so
+            # nothing has to be taken back out of the queue.
+            fields["job_id"], job = self.jobs.commands(lead_id)
+            for command in job:
+                commands += [len(command), *command]
         record = [part for pair in fields.items() for part in pair]
         dedup = f"{DEDUP_PREFIX}{dedup_key}" if dedup_key else ""
         at = fields["received_at"]
@@ -143,20 +147,6 @@ class LeadStore:
         if original:
             return original[0].decode(), original[1].decode()
         return lead_id, None
-
-    def _job_commands(self, lead_id: str) -> tuple[Any, list[Any]]:
-        """The delivery job and the commands RQ would send to queue it, flattened for the script.
-
-        RQ writes them into a pipeline that is never sent; the script runs them only for a lead
-        that is not a duplicate, so nothing has to be taken back out of the queue.
-        """
-        with self.redis.pipeline(transaction=False) as recorder:
-            job = enqueue_delivery(self.queue, lead_id, pipeline=recorder, job_timeout=self.job_timeout)
-            flat: list[Any] = []
-            for command, _options in recorder.command_stack:
-                flat += [len(command), *command]
-            recorder.reset()
-        return job, flat
 
     def reject(self, lead: NewLead, errors: dict[str, Any], finds: list[str] | None = None) -> str:
         """Keep a lead that failed validation as a dead letter, so it can be replayed once fixed."""
