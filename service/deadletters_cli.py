@@ -70,10 +70,8 @@ def dead_letters() -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
 def list_cmd(source: str | None, status: str | None, since: str | None, as_json: bool) -> None:
     """List dead letters, newest first."""
-    rows = [
-        summary(r)
-        for r in deadletters.list_dead(runtime_or_exit().store, _make_filter(source, status, since))
-    ]
+    rt = runtime_or_exit()
+    rows = [summary(r) for r in deadletters.list_dead(rt.store, _make_filter(source, status, since))]
     for row in rows:
         if as_json:
             click.echo(json.dumps(row))
@@ -83,7 +81,8 @@ def list_cmd(source: str | None, status: str | None, since: str | None, as_json:
                 f"attempts={row['attempts']}  {row['reason']}"
             )
     if not as_json:
-        click.echo(f"{len(rows)} dead letter(s)", err=True)
+        # Naming the Redis read: "0" from another Redis than the running system's must not look final.
+        click.echo(f"{len(rows)} dead letter(s) in REDIS_URL={mask_url(rt.settings.redis_url)}", err=True)
 
 
 @dead_letters.command("show")

@@ -80,7 +80,7 @@ def test_dev_runs_everything_and_ctrl_c_stops_what_it_started(tmp_path):
         listed = leadrelay("dead-letters", "list", cwd=tmp_path)
         assert listed.returncode == 0, listed.stderr
         assert bad.json()["lead_id"] in listed.stdout
-        assert "1 dead letter(s)" in listed.stderr
+        assert f"1 dead letter(s) in REDIS_URL=redis://127.0.0.1:{redis_port}/0" in listed.stderr
 
         # A second `leadrelay dev` refuses at once instead of half-starting.
         started_at = time.monotonic()
