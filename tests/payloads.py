@@ -4,6 +4,87 @@ from __future__ import annotations
 
 import json
 
+# A source per preset, as the preset and bad-input tests configure them.
+PRESET_SOURCES = """
+[sources.typeform]
+preset = "typeform"
+auth = "none"
+tag_fields = ["plan", "interests"]
+[sources.typeform.custom_fields]
+"Email" = "email"
+"Team size" = "team_size"
+"Newsletter" = "newsletter"
+"UTM source" = "hidden.utm_source"
+
+[sources.google]
+preset = "google_ads"
+auth = "none"
+[sources.google.custom_fields]
+"Email" = "email"
+"Budget" = "budget_question"
+
+[sources.google_tagged]
+preset = "google_ads"
+auth = "none"
+test_leads = "tag"
+
+[sources.google_delivered]
+preset = "google_ads"
+auth = "none"
+test_leads = "deliver"
+
+[sources.webflow]
+preset = "webflow"
+auth = "none"
+[sources.webflow.custom_fields]
+"Email" = "email"
+
+[sources.tally]
+preset = "tally"
+auth = "none"
+tag_fields = ["Product"]
+[sources.tally.custom_fields]
+"UTM source" = "utm_source"
+
+[sources.unbounce]
+preset = "unbounce"
+auth = "none"
+[sources.unbounce.custom_fields]
+"Interest" = "interest"
+"Page" = "page_url"
+
+[sources.elementor]
+preset = "elementor"
+auth = "none"
+[sources.elementor.custom_fields]
+"Email" = "email"
+
+[sources.jotform]
+preset = "jotform"
+auth = "none"
+[sources.jotform.custom_fields]
+"Message" = "message"
+
+[sources.cf7]
+preset = "cf7"
+auth = "none"
+[sources.cf7.custom_fields]
+"Subject" = "your-subject"
+
+[sources.gravity]
+preset = "gravity_forms"
+auth = "none"
+[sources.gravity.custom_fields]
+"Email" = "email"
+"Product" = "4"
+
+[sources.hubspot]
+preset = "hubspot"
+auth = "none"
+[sources.hubspot.custom_fields]
+"Company" = "company"
+"""
+
 
 def typeform(event_id: str = "01HX-typeform-event") -> dict:
     return {

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from service.embedded_redis import free_port
 from tests import payloads, procs
-from tests.test_presets import SOURCES as PRESET_SOURCES
 
 CONTENT_TYPES = [
     "application/json",
@@ -71,7 +70,7 @@ def check_invariants(response, redis) -> None:
 
 @pytest.fixture
 def preset_client(make_app):
-    return make_app(PRESET_SOURCES).test_client()
+    return make_app(payloads.PRESET_SOURCES).test_client()
 
 
 @SETTINGS

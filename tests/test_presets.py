@@ -6,90 +6,10 @@ import pytest
 
 from tests import payloads
 
-SOURCES = """
-[sources.typeform]
-preset = "typeform"
-auth = "none"
-tag_fields = ["plan", "interests"]
-[sources.typeform.custom_fields]
-"Email" = "email"
-"Team size" = "team_size"
-"Newsletter" = "newsletter"
-"UTM source" = "hidden.utm_source"
-
-[sources.google]
-preset = "google_ads"
-auth = "none"
-[sources.google.custom_fields]
-"Email" = "email"
-"Budget" = "budget_question"
-
-[sources.google_tagged]
-preset = "google_ads"
-auth = "none"
-test_leads = "tag"
-
-[sources.google_delivered]
-preset = "google_ads"
-auth = "none"
-test_leads = "deliver"
-
-[sources.webflow]
-preset = "webflow"
-auth = "none"
-[sources.webflow.custom_fields]
-"Email" = "email"
-
-[sources.tally]
-preset = "tally"
-auth = "none"
-tag_fields = ["Product"]
-[sources.tally.custom_fields]
-"UTM source" = "utm_source"
-
-[sources.unbounce]
-preset = "unbounce"
-auth = "none"
-[sources.unbounce.custom_fields]
-"Interest" = "interest"
-"Page" = "page_url"
-
-[sources.elementor]
-preset = "elementor"
-auth = "none"
-[sources.elementor.custom_fields]
-"Email" = "email"
-
-[sources.jotform]
-preset = "jotform"
-auth = "none"
-[sources.jotform.custom_fields]
-"Message" = "message"
-
-[sources.cf7]
-preset = "cf7"
-auth = "none"
-[sources.cf7.custom_fields]
-"Subject" = "your-subject"
-
-[sources.gravity]
-preset = "gravity_forms"
-auth = "none"
-[sources.gravity.custom_fields]
-"Email" = "email"
-"Product" = "4"
-
-[sources.hubspot]
-preset = "hubspot"
-auth = "none"
-[sources.hubspot.custom_fields]
-"Company" = "company"
-"""
-
 
 @pytest.fixture
 def client(make_app):
-    return make_app(SOURCES).test_client()
+    return make_app(payloads.PRESET_SOURCES).test_client()
 
 
 def contact_of(client, admin_headers, response):

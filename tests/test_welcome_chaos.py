@@ -13,9 +13,9 @@ from redis import Redis
 
 from service.embedded_redis import EmbeddedRedis, free_port
 from service.keys import WELCOME_PENDING
+from tests.chaos_tools import LeadFlow, all_delivered, assert_one_contact_per_lead, kill_mid_delivery
 from tests.conftest import wait_for
 from tests.helpers import configure
-from tests.test_chaos import LeadFlow, all_delivered, assert_one_contact_per_lead, kill_mid_delivery
 
 pytestmark = pytest.mark.chaos
 SOURCES = """
