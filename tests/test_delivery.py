@@ -207,3 +207,23 @@ def test_attempt_log_holds_no_token(client, admin_headers, sandbox, start_worker
         if redis.type(key) == b"hash"
     )
     assert b"tok-secret-123" not in everything
+
+
+def test_rq_s_own_view_of_finished_deliveries_agrees(client, admin_headers, sandbox, start_worker, redis):
+    # Workers record a delivery's end in one transaction of their own; what `rq info` and RQ's
+    # dashboards read must still say what RQ itself would: finished, nothing left started, idle.
+    from rq import Queue, Worker
+    from rq.job import Job
+
+    start_worker()
+    lead_ids = [post_lead(client, {**LEAD, "phone": f"+1415555{n:04d}"}) for n in range(3)]
+    job_ids = [redis.hget(f"leadrelay:lead:{lead_id}", "job_id").decode() for lead_id in lead_ids]
+    for lead_id in lead_ids:
+        assert final(client, admin_headers, lead_id)["status"] == "delivered"
+    queue = Queue("leadrelay", connection=redis)
+    wait_for(lambda: set(queue.finished_job_registry.get_job_ids()) == set(job_ids))
+    assert queue.started_job_registry.get_job_ids() == []
+    assert {Job.fetch(j, connection=redis).get_status() for j in job_ids} == {"finished"}
+    [worker] = Worker.all(connection=redis)
+    wait_for(lambda: worker.refresh() or worker.get_state() == "idle")
+    assert worker.successful_job_count == 3

@@ -12,15 +12,20 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker, worker_registration
+from rq.job import JobStatus
+from rq.rate_limit import release_slot
 from rq.registry import clean_registries
 from rq.scheduler import RQScheduler
 from rq.serializers import JSONSerializer
 from rq.utils import now
+from rq.worker import WorkerStatus
 from rq.worker_pool import WorkerPool
 
 from service import dead_groups, lead_index
 from service.keys import MAINTENANCE_LOCK
 from service.lease import LEASE_GRACE_SECONDS
+from service.queueing import DELIVER, WELCOME
+from workers.quiet_logs import QuietRoutine
 from workers.sweep import revive_lost, revive_welcomes
 
 # A delivery waits on the network, not the CPU: forking a process per job (RQ's default Worker)
@@ -36,9 +41,9 @@ WORKER_TTL = 25
 # so a live delivery is never taken for a lost one. The same grace as the lead's delivery lease:
 # RQ gives up on the job just as its lease frees the lead.
 HEARTBEAT_GRACE = LEASE_GRACE_SECONDS
-# A heartbeat is skipped while the last one keeps the worker's key alive for all but this many seconds
-# of what the new one would.
-HEARTBEAT_EVERY = 5
+# A heartbeat is skipped while the worker's key stays alive this long: longer than an idle worker's
+# wait for a job (WORKER_TTL - 15 s) plus a margin, and a job's start sends one of its own.
+KEY_MARGIN = WORKER_TTL - 15 + 10
 # How often a worker asks whether `rq suspend` suspended the workers.
 SUSPENSION_CHECK_EVERY = 1.0
 # One worker cleans RQ's registries at a time; a worker that dies mid-clean blocks the others this long.
@@ -51,6 +56,8 @@ LOST_JOB_GRACE = 20
 SWEEP_LIMIT = 500
 # A worker that quit on an error is started again after 1, 2, 4 ... seconds, at most this long.
 MAX_RESTART_PAUSE = 30.0
+# The jobs leadrelay enqueues per lead; none has dependents or repeats.
+OWN_JOBS = frozenset({DELIVER, WELCOME})
 log = logging.getLogger("leadrelay.worker")
 
 
@@ -128,13 +135,14 @@ class LeadWorker(SimpleWorker):
             log.error("lost Redis mid-delivery (%s); its lead will be picked up again", type(exc).__name__)
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
-        """RQ's heartbeat, skipped when the last one keeps the worker's key alive nearly as long.
+        """RQ's heartbeat, skipped while the last one keeps the worker's key alive past the next chance.
 
-        RQ sends its three commands, one round trip each, three times per job; one pipelined
-        heartbeat a job does the same. Without Redis there is nobody to tell, and the next one will.
+        RQ sends its three commands, one round trip each, three times per job; the one sent with a
+        job's start (pipelined) does the same. Without Redis there is nobody to tell, and the next
+        one will.
         """
         ttl = timeout or self.worker_ttl + 60
-        if pipeline is None and self._alive_until - time.monotonic() > ttl - HEARTBEAT_EVERY:
+        if pipeline is None and self._alive_until - time.monotonic() > KEY_MARGIN:
             return
         if pipeline is not None:
             super().heartbeat(timeout, pipeline)
@@ -157,6 +165,35 @@ class LeadWorker(SimpleWorker):
     def handle_execution_ended(self, job: Any, queue: Any, heartbeat_ttl: int) -> None:
         """Note the job's end; its last heartbeat is saved with its outcome, not in a round trip alone."""
         job.ended_at = job.last_heartbeat = now()
+
+    def handle_job_success(self, job: Any, queue: Any, started_job_registry: Any, execution: Any) -> None:
+        """RQ's bookkeeping of a finished job in one transaction, the worker marked idle in it.
+
+        RQ first WATCHes and reads the job's dependents: two round trips a job, and leadrelay's jobs
+        never have dependents (nothing enqueues with `depends_on`). Any other job gets RQ's own.
+        """
+        if job.func_name not in OWN_JOBS or job.repeats_left:
+            super().handle_job_success(job, queue, started_job_registry, execution)
+            return
+        with self.connection.pipeline() as pipeline:
+            self.increment_successful_job_count(pipeline=pipeline)
+            self.increment_total_working_time(job.ended_at - job.started_at, pipeline)
+            result_ttl = job.get_result_ttl(self.default_result_ttl)
+            if result_ttl != 0:
+                job._handle_success(
+                    result_ttl,
+                    pipeline=pipeline,
+                    worker_name=self.name,
+                    execution_id=execution.id,
+                    execution_started_at=execution.created_at,
+                    execution_ended_at=job.ended_at,
+                )
+            job.cleanup(result_ttl, pipeline=pipeline, remove_from_queue=False)
+            job._status = JobStatus.FINISHED
+            self.cleanup_execution(job, pipeline=pipeline, execution=execution)
+            self.set_state(WorkerStatus.IDLE, pipeline)  # RQ would send it alone right after
+            pipeline.execute()
+        release_slot(job)
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
         """RQ's worker state, written only when it changes (RQ writes `idle` twice between jobs)."""
@@ -223,35 +260,10 @@ class LeadWorkerPool(WorkerPool):
                 os.kill(data.pid, signal.SIGHUP)
 
 
-class _QuietRoutine(logging.Filter):
-    """Drop RQ's routine lines: maintenance every ten seconds, and four lines per job.
-
-    Every delivery logs its own line (lead, outcome, requests); RQ's per-job lines only repeated
-    the job id, and writing them cost more CPU than the delivery's Redis round trips.
-    """
-
-    ROUTINE = ("cleaning registries", "cleaning group registries", "Acquired scheduler lock")
-    PER_JOB = frozenset(
-        {
-            "Worker %s: %s: %s",
-            "Worker %s: %s: %s (%s)",
-            "Worker %s: job %s result is kept for %s seconds",
-            "Worker %s: job %s result discarded immediately",
-            "Successfully completed job %s in %ss on worker %s",
-            "Successfully completed %s job in %ss on worker %s",
-        }
-    )
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Keep every line but the routine ones, unless DEBUG logging is on."""
-        routine = record.msg in self.PER_JOB or any(part in str(record.msg) for part in self.ROUTINE)
-        return not routine or logging.getLogger().isEnabledFor(logging.DEBUG)
-
-
 def run_fleet(redis: Redis, queues: list[str], processes: int, burst: bool) -> None:
     """Run `processes` workers (with the scheduler that delayed retries need) until stopped."""
     for name in ("rq.worker", "rq.scheduler"):
-        logging.getLogger(name).addFilter(_QuietRoutine())
+        logging.getLogger(name).addFilter(QuietRoutine())
     if processes == 1:
         _supervise(redis, queues, burst)
         return
