@@ -41,9 +41,6 @@ WORKER_TTL = 25
 # so a live delivery is never taken for a lost one. The same grace as the lead's delivery lease:
 # RQ gives up on the job just as its lease frees the lead.
 HEARTBEAT_GRACE = LEASE_GRACE_SECONDS
-# A heartbeat is skipped while the worker's key stays alive this long: longer than an idle worker's
-# wait for a job (WORKER_TTL - 15 s) plus a margin, and a job's start sends one of its own.
-KEY_MARGIN = WORKER_TTL - 15 + 10
 # How often a worker asks whether `rq suspend` suspended the workers.
 SUSPENSION_CHECK_EVERY = 1.0
 # One worker cleans RQ's registries at a time; a worker that dies mid-clean blocks the others this long.
@@ -142,7 +139,9 @@ class LeadWorker(SimpleWorker):
         one will.
         """
         ttl = timeout or self.worker_ttl + 60
-        if pipeline is None and self._alive_until - time.monotonic() > KEY_MARGIN:
+        # RQ's connection timeout is an idle worker's wait for a job plus 10 s: the key outlives the
+        # wait until the next chance to send one (a job's start sends its own).
+        if pipeline is None and self._alive_until - time.monotonic() > self.connection_timeout:
             return
         if pipeline is not None:
             super().heartbeat(timeout, pipeline)
