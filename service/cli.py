@@ -9,7 +9,7 @@ import click
 from dotenv import load_dotenv
 
 from service.errors import ConfigError
-from service.settings import Settings, mask_url
+from service.settings import DEFAULT_WEB_THREADS, DEFAULT_WEB_WORKERS, Settings, mask_url
 from service.sources import OPERATOR, load_sources
 
 # Where `leadrelay dev` writes the settings it chose, so commands in other terminals use the same
@@ -33,29 +33,31 @@ def main(ctx: click.Context) -> None:
 @click.option(
     "--workers",
     envvar="WEB_CONCURRENCY",
-    default=2,
+    default=DEFAULT_WEB_WORKERS,
     show_default=True,
     type=int,
     help="gunicorn worker processes",
 )
-@click.option("--threads", envvar="LEADRELAY_WEB_THREADS", default=4, show_default=True, type=int)
+@click.option(
+    "--threads", envvar="LEADRELAY_WEB_THREADS", default=DEFAULT_WEB_THREADS, show_default=True, type=int
+)
 def serve(host: str, port: int, workers: int, threads: int) -> None:
     """Run the HTTP API under gunicorn."""
     from service import create_app
-    from service.gunicorn_app import GunicornApp, JsonLogger, reread_sources_on_hup
+    from service.embedded_redis import port_free
+    from service.gunicorn_app import GunicornApp, JsonLogger, production_options, reread_sources_on_hup
 
     _fail_on_config_error(create_app)
+    if not port_free(host, port):
+        # Checked here because each gunicorn process binds its own SO_REUSEPORT socket: a second
+        # API on the port would otherwise start and quietly take half of the first one's traffic.
+        raise click.ClickException(
+            f"port {port} on {host} is in use (another leadrelay serve?): stop it or pass --port"
+        )
     GunicornApp(
         create_app,
         {
-            "bind": f"{host}:{port}",
-            "workers": workers,
-            "threads": threads,
-            "worker_class": "gthread",
-            "accesslog": None,
-            "errorlog": "-",
-            "worker_tmp_dir": "/dev/shm",  # noqa: S108 (tmpfs heartbeat file, as gunicorn advises)
-            "graceful_timeout": 30,
+            **production_options(host, port, workers, threads),
             "post_worker_init": reread_sources_on_hup,
             "logger_class": JsonLogger,
         },

@@ -6,7 +6,6 @@ import fcntl
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,7 +15,7 @@ from typing import IO
 import click
 import requests
 
-from service.embedded_redis import EmbeddedRedis
+from service.embedded_redis import EmbeddedRedis, port_free
 from service.errors import ConfigError
 from service.sources import OPERATOR, Source, load_sources
 
@@ -58,17 +57,6 @@ def _stop(children: list[subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
-
-
-def _port_free(port: int) -> bool:
-    """True when nothing listens on 127.0.0.1:`port`."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _claim(home: Path) -> IO[str]:
@@ -139,7 +127,7 @@ def dev(port: int, sandbox_port: int, redis_port: int, data_dir: str) -> None:
         wanted += [] if env.get("CALLBELL_API_TOKEN") else [("--sandbox-port", sandbox_port)]
         wanted += [] if env.get("REDIS_URL") else [("--redis-port", redis_port)]
         for option, busy in wanted:
-            if not _port_free(busy):
+            if not port_free("127.0.0.1", busy):
                 raise click.ClickException(
                     f"port {busy} is in use by another program: stop it or pass {option}"
                 )

@@ -12,6 +12,27 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.glogging import Logger
 
 
+def production_options(host: str, port: int, workers: int, threads: int) -> dict[str, Any]:
+    """The gunicorn settings the API runs with: `leadrelay serve` and deploy/gunicorn.conf.py alike."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        # Each process listens on its own SO_REUSEPORT socket, so the kernel spreads connections over
+        # the processes. On one shared socket, the process that wakes first can take every keep-alive
+        # connection a load balancer opens and serve them all alone while the others idle.
+        "reuse_port": True,
+        "keepalive": 5,
+        "timeout": 30,
+        "graceful_timeout": 30,
+        "accesslog": None,
+        "errorlog": "-",
+        # The heartbeat file on tmpfs: a slow container disk must not make gunicorn kill healthy workers.
+        "worker_tmp_dir": "/dev/shm",  # noqa: S108
+    }
+
+
 class HupForwardingArbiter(Arbiter):
     """gunicorn's arbiter, except that SIGHUP goes to the workers instead of restarting them.
 

@@ -29,6 +29,10 @@ DEFAULT_READ_TIMEOUT = 10.0
 # Seconds before attempt 2, 3, ...: quick first retries so a blip costs seconds, then spreading out
 # so a Callbell outage of a day is survived (the sum is about 27.7 hours; 12 attempts in all).
 DEFAULT_RETRY_SCHEDULE = (2, 10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
+# The API's gunicorn: intake does no outbound HTTP, so one process per core with a few threads each
+# for Redis waits (`leadrelay serve --workers/--threads`, WEB_CONCURRENCY, LEADRELAY_WEB_THREADS).
+DEFAULT_WEB_WORKERS = 2
+DEFAULT_WEB_THREADS = 4
 
 
 @dataclass(frozen=True)
