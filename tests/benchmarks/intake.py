@@ -43,6 +43,15 @@ end
 """
 
 
+# The full stack; the same bare Flask app plus only the lead's one write to Redis (a floor: what
+# intake would reach if everything else a lead needs cost nothing); the bare app (the ceiling).
+APPS = {
+    "full": "service:create_app()",
+    "floor": "tests.benchmarks.floor_app:create_app()",
+    "bare": "tests.benchmarks.bare_app:create_app()",
+}
+
+
 def ensure_wrk() -> str:
     """Find wrk, installing Debian's package when it is missing and we may."""
     found = shutil.which("wrk")
@@ -115,32 +124,33 @@ def duplicates(base: str) -> int:
 
 
 def run(stack: Stack, workdir: Path, runs: int = 3, seconds: int = 5) -> dict:
-    """Full stack vs ceiling at 16 and 64 connections (medians of `runs`), then web-worker scaling."""
+    """Full stack, floor and ceiling at 16 and 64 connections (medians of `runs`), then web-worker scaling."""
     script = workdir / "post.lua"
     script.write_text(WRK_SCRIPT)
-    full_port, bare_port = free_port(), free_port()
-    full = serve("service:create_app()", stack, workdir, 2, full_port)
-    bare = serve("tests.benchmarks.bare_app:create_app()", stack, workdir, 2, bare_port)
+    ports = {name: free_port() for name in APPS}
+    servers = {name: serve(app, stack, workdir, 2, ports[name]) for name, app in APPS.items()}
     results: dict = {"runs": runs, "seconds": seconds, "by_connections": {}}
     try:
         for connections in (16, 64):
-            samples: dict[str, list[dict[str, float]]] = {"full": [], "bare": []}
-            for _ in range(runs):  # interleaved, so drift on a noisy machine hits both alike
-                samples["full"].append(wrk(f"http://127.0.0.1:{full_port}", connections, seconds, script))
-                samples["bare"].append(wrk(f"http://127.0.0.1:{bare_port}", connections, seconds, script))
+            samples: dict[str, list[dict[str, float]]] = {name: [] for name in APPS}
+            for _ in range(runs):  # interleaved, so drift on a noisy machine hits each alike
+                for name in APPS:
+                    samples[name].append(wrk(f"http://127.0.0.1:{ports[name]}", connections, seconds, script))
             row = {name: {k: median([s[k] for s in rows]) for k in rows[0]} for name, rows in samples.items()}
-            row["ratio"] = median(
-                [f["rps"] / b["rps"] for f, b in zip(samples["full"], samples["bare"], strict=True)]
-            )
+            for name in ("full", "floor"):
+                row[f"{name}_ratio"] = median(
+                    [f["rps"] / b["rps"] for f, b in zip(samples[name], samples["bare"], strict=True)]
+                )
             results["by_connections"][str(connections)] = row
-        results["duplicates"] = duplicates(f"http://127.0.0.1:{full_port}")
+        # The full stack's /metrics reads the counters in Redis, which the floor's leads are counted in too.
+        results["duplicates"] = duplicates(f"http://127.0.0.1:{ports['full']}")
         if results["duplicates"]:
             raise SystemExit(
                 f"intake benchmark: {results['duplicates']} duplicate(s): the figures are not valid"
             )
     finally:
-        stop(full)
-        stop(bare)
+        for server in servers.values():
+            stop(server)
     results["web_workers"] = {}
     for web_workers in (1, 2, 4, 8):
         port = free_port()

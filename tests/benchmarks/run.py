@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 
 from tests.benchmarks import console, delivery, duplicates, intake, speed
-from tests.benchmarks.harness import Stack
+from tests.benchmarks.harness import ROOT, Stack
 
 LEADS = int(os.environ.get("BENCH_LEADS", "10000"))
 PROCESSES = int(os.environ.get("BENCH_PROCESSES", "32"))
@@ -80,7 +80,7 @@ def _area(filename: str) -> str:
         if marker in filename:
             rest = filename.split(marker, 1)[1].lstrip("/")
             return rest.split("/")[0] if marker == "site-packages/" else "stdlib:" + rest.split("/")[1]
-    return "leadrelay:" + Path(filename).name if "/work" in filename or "service" in filename else filename
+    return "leadrelay:" + Path(filename).name if filename.startswith(str(ROOT)) else filename
 
 
 def main() -> None:
@@ -137,13 +137,17 @@ def main() -> None:
 
 
 def _print_intake(result: dict) -> None:
-    print("| connections | full leads/s | p50 ms | p99 ms | bare leads/s | bare p99 ms | full/bare |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        "| connections | full leads/s | p50 ms | p99 ms | floor leads/s | floor p99 ms "
+        "| bare leads/s | bare p99 ms | full/bare | floor/bare |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for connections, row in result["by_connections"].items():
-        full, bare = row["full"], row["bare"]
+        full, floor, bare = row["full"], row["floor"], row["bare"]
         print(
             f"| {connections} | {full['rps']:.0f} | {full['p50_ms']:.1f} | {full['p99_ms']:.1f} "
-            f"| {bare['rps']:.0f} | {bare['p99_ms']:.1f} | {row['ratio']:.2f} |"
+            f"| {floor['rps']:.0f} | {floor['p99_ms']:.1f} | {bare['rps']:.0f} | {bare['p99_ms']:.1f} "
+            f"| {row['full_ratio']:.2f} | {row['floor_ratio']:.2f} |"
         )
     print("web workers:", {k: round(v["rps"]) for k, v in result["web_workers"].items()}, flush=True)
 
