@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 
 import requests
+from rq.job import Job
+from rq.utils import now
 
+from service.keys import lead_key
+from service.queueing import make_queue
 from tests import procs
 from tests.conftest import wait_for
 from tests.helpers import LEAD, configure, contacts, final, lead, post_lead
@@ -57,6 +63,48 @@ def test_sigterm_lets_the_worker_finish_its_delivery(client, admin_headers, sand
     assert worker.returncode == 0
     assert lead(client, admin_headers, lead_id)["status"] == "delivered"  # finished before exiting
     assert len(contacts(sandbox)) == 1
+
+
+def test_sigterm_while_a_delivery_s_end_is_written_stops_the_worker_after_that_write(
+    client, admin_headers, sandbox, worker_env, redis, monkeypatch
+):
+    # SIGTERM (a deploy, `docker stop`) lands while the worker writes a finished delivery's end,
+    # Redis holding writes back for a moment. RQ's warm shutdown must wait for that write: stopping
+    # inside the round trip once left the job half-recorded and the worker running on until killed.
+    from workers.context import context
+    from workers.fleet import LeadWorker
+
+    for name, value in worker_env.items():
+        monkeypatch.setenv(name, value)
+    context.cache_clear()  # the worker's context from this environment
+    lead_id = post_lead(client)
+    queue = make_queue(redis, "leadrelay")
+    job = Job.fetch(
+        redis.hget(lead_key(lead_id), "job_id").decode(), connection=redis, serializer=queue.serializer
+    )
+    worker = LeadWorker([queue], connection=redis)
+    worker.register_birth()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    worker._install_signal_handlers()
+    try:
+        execution = worker.prepare_execution(job)  # RQ's SimpleWorker.execute_job, step by step
+        worker.prepare_job_execution(job, True)
+        job.started_at = now()
+        returned = job.perform()  # the delivery, against the sandbox
+        redis.execute_command("CLIENT", "PAUSE", 1500, "WRITE")
+        threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        worker._finalize_success(job, queue, execution, returned)  # the job's end, held by Redis
+    finally:
+        redis.execute_command("CLIENT", "UNPAUSE")
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        context.cache_clear()
+    assert worker._stop_requested  # the stop waits until the job's end is written
+    assert job.get_status(refresh=True) == "finished"
+    assert queue.started_job_registry.get_job_ids() == []
+    assert lead(client, admin_headers, lead_id)["status"] == "delivered"
+    worker.set_state("idle")  # RQ's own call after a job: now the worker is idle
+    assert worker.get_state() == "idle"
 
 
 def test_lead_whose_job_rq_lost_gets_a_new_one(make_app, admin_headers, sandbox, start_worker, redis):

@@ -88,6 +88,7 @@ class LeadWorker(SimpleWorker):
         super().__init__(*args, **kwargs)
         self._alive_until = 0.0  # when the worker's key expires, as far as this process knows
         self._suspension_checked = 0.0
+        self._idle_written = False  # the last job's end wrote state `idle` to Redis
 
     def run_maintenance_tasks(self) -> None:
         """RQ's maintenance, then a sweep for pending leads whose job RQ lost.
@@ -190,13 +191,18 @@ class LeadWorker(SimpleWorker):
             job.cleanup(result_ttl, pipeline=pipeline, remove_from_queue=False)
             job._status = JobStatus.FINISHED
             self.cleanup_execution(job, pipeline=pipeline, execution=execution)
-            self.set_state(WorkerStatus.IDLE, pipeline)  # RQ would send it alone right after
+            pipeline.hset(self.key, "state", WorkerStatus.IDLE)  # RQ would send it alone right after
             pipeline.execute()
+        self._idle_written = True
         release_slot(job)
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
         """RQ's worker state, written only when it changes (RQ writes `idle` twice between jobs)."""
-        if pipeline is None and state == self._state:
+        # A job's end wrote `idle`, but the worker turns idle here only at RQ's call after the job:
+        # a SIGTERM that found it idle mid-job would stop it inside a Redis round trip.
+        written, self._idle_written = self._idle_written, False
+        if pipeline is None and (state == self._state or (written and state == WorkerStatus.IDLE)):
+            self._state = state
             return
         super().set_state(state, pipeline)
 
