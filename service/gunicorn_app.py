@@ -30,7 +30,13 @@ def production_options(host: str, port: int, workers: int, threads: int) -> dict
         "errorlog": "-",
         # The heartbeat file on tmpfs: a slow container disk must not make gunicorn kill healthy workers.
         "worker_tmp_dir": "/dev/shm",  # noqa: S108
+        "when_ready": announce_address,
     }
+
+
+def announce_address(arbiter: Any) -> None:
+    """gunicorn's when_ready hook: name the address, which gunicorn leaves blank with SO_REUSEPORT."""
+    arbiter.log.info("Listening at: %s (each process on its own socket)", ", ".join(arbiter.cfg.bind))
 
 
 class HupForwardingArbiter(Arbiter):

@@ -15,7 +15,7 @@ CONNECTIONS = 16
 
 @pytest.fixture
 def api(tmp_path, worker_env):
-    """A real `leadrelay serve` with two gunicorn processes; yields (port, process)."""
+    """A real `leadrelay serve` with two gunicorn processes; yields (port, process, its log)."""
     port = free_port()
     process = procs.start(
         ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
@@ -25,7 +25,7 @@ def api(tmp_path, worker_env):
     procs.wait_http(f"http://127.0.0.1:{port}/readyz", process)
     workers = psutil.Process(process.pid).children()
     wait_for(lambda: all(_listens(w, port) for w in workers), timeout=15)  # both booted
-    yield port, process
+    yield port, process, tmp_path / "api.log"
     procs.stop(process)
 
 
@@ -41,7 +41,8 @@ def _held(worker: psutil.Process, port: int) -> int:
 def test_keep_alive_connections_are_spread_over_every_api_process(api):
     # A load balancer keeps its connections open; if one process took them all, the API would run
     # on one core whatever WEB_CONCURRENCY says.
-    port, process = api
+    port, process, log = api
+    assert f"Listening at: 127.0.0.1:{port}" in log.read_text()  # gunicorn's own line leaves it blank
     sessions = [requests.Session() for _ in range(CONNECTIONS)]
     try:
         for session in sessions:  # one kept-alive connection each
@@ -57,7 +58,7 @@ def test_keep_alive_connections_are_spread_over_every_api_process(api):
 
 
 def test_a_second_api_on_the_same_port_refuses_and_the_first_keeps_serving(api, worker_env, tmp_path):
-    port, _ = api
+    port, _, _ = api
     log = tmp_path / "second.log"
     second = procs.start(["serve", "--host", "127.0.0.1", "--port", str(port)], worker_env, log)
     assert second.wait(timeout=30) == 1
